@@ -1,0 +1,115 @@
+// Hypercore, Hyperdrive and Corestore ship no types. These declare the parts nodevms uses.
+
+declare module 'hypercore' {
+  import type { EventEmitter } from 'node:events'
+  export interface HypercoreGetOptions { wait?: boolean, timeout?: number, valueEncoding?: string }
+  export default class Hypercore extends EventEmitter {
+    readonly key: Buffer | null
+    readonly discoveryKey: Buffer | null
+    readonly keyPair: { publicKey: Buffer, secretKey: Buffer | null } | null
+    readonly length: number
+    readonly contiguousLength: number
+    readonly byteLength: number
+    readonly fork: number
+    readonly writable: boolean
+    readonly readable: boolean
+    readonly opened: boolean
+    readonly closed: boolean
+    readonly id: string | null
+    ready (): Promise<void>
+    close (): Promise<void>
+    append (block: Buffer | Uint8Array | string | Array<Buffer | Uint8Array | string>): Promise<{ length: number, byteLength: number }>
+    get (index: number, opts?: HypercoreGetOptions): Promise<any>
+    has (start: number, end?: number): Promise<boolean>
+    update (opts?: { wait?: boolean }): Promise<boolean>
+    seek (byteOffset: number): Promise<[number, number]>
+    truncate (length: number, fork?: number): Promise<void>
+    treeHash (length?: number): Promise<Buffer>
+    download (range?: { start?: number, end?: number, linear?: boolean }): { done (): Promise<void>, destroy (): void }
+    createReadStream (opts?: { start?: number, end?: number, live?: boolean, snapshot?: boolean }): AsyncIterable<any> & { destroy (err?: Error): void }
+    session (opts?: any): Hypercore
+    snapshot (opts?: any): Hypercore
+    replicate (isInitiatorOrStream: any, opts?: any): any
+    findingPeers (): () => void
+    info (opts?: any): Promise<any>
+    readonly peers: any[]
+    static key (manifest: any, opts?: any): Buffer
+    static discoveryKey (key: Buffer): Buffer
+  }
+}
+
+declare module 'corestore' {
+  import type { EventEmitter } from 'node:events'
+  import type Hypercore from 'hypercore'
+  export default class Corestore extends EventEmitter {
+    constructor (storage: string, opts?: any)
+    readonly opened: boolean
+    readonly closed: boolean
+    ready (): Promise<void>
+    close (): Promise<void>
+    get (opts: { name: string } | { key: Buffer | Uint8Array | string } | Buffer | Uint8Array | string | Record<string, unknown>): Hypercore
+    session (opts?: any): Corestore
+    namespace (name: string | Buffer): Corestore
+    replicate (isInitiatorOrStream: any, opts?: any): any
+    findingPeers (): () => void
+    createKeyPair (name: string): Promise<{ publicKey: Buffer, secretKey: Buffer }>
+  }
+}
+
+declare module 'hyperdrive' {
+  import type { EventEmitter } from 'node:events'
+  import type Corestore from 'corestore'
+  import type Hypercore from 'hypercore'
+  export interface HyperdriveEntry {
+    seq: number
+    key: string
+    value: {
+      executable: boolean
+      linkname: string | null
+      blob: { blockOffset: number, blockLength: number, byteOffset: number, byteLength: number } | null
+      metadata: unknown
+    }
+  }
+  export default class Hyperdrive extends EventEmitter {
+    constructor (store: Corestore, key?: Buffer | Uint8Array | string | null, opts?: any)
+    readonly key: Buffer
+    readonly discoveryKey: Buffer
+    readonly version: number
+    readonly writable: boolean
+    readonly readable: boolean
+    readonly core: Hypercore
+    readonly db: any
+    readonly blobs: any
+    readonly corestore: Corestore
+    ready (): Promise<void>
+    close (): Promise<void>
+    get (path: string, opts?: any): Promise<Buffer | null>
+    put (path: string, data: Buffer | Uint8Array | string, opts?: any): Promise<void>
+    del (path: string): Promise<void>
+    entry (path: string, opts?: any): Promise<HyperdriveEntry | null>
+    exists (path: string): Promise<boolean>
+    list (folder?: string, opts?: { recursive?: boolean }): AsyncIterable<HyperdriveEntry>
+    readdir (folder?: string): AsyncIterable<string>
+    batch (): Hyperdrive & { flush (): Promise<void> }
+    checkout (version: number): Hyperdrive
+    getBlobs (): Promise<any>
+    update (opts?: { wait?: boolean }): Promise<boolean>
+    findingPeers (): () => void
+    replicate (isInitiatorOrStream: any, opts?: any): any
+    diff (version: number, folder?: string, opts?: any): AsyncIterable<{ left: HyperdriveEntry | null, right: HyperdriveEntry | null }>
+  }
+}
+
+declare module 'hypercore-crypto' {
+  export function keyPair (seed?: Buffer): { publicKey: Buffer, secretKey: Buffer }
+  export function sign (message: Buffer | Uint8Array, secretKey: Buffer | Uint8Array): Buffer
+  export function verify (message: Buffer | Uint8Array, signature: Buffer | Uint8Array, publicKey: Buffer | Uint8Array): boolean
+  export function randomBytes (n: number): Buffer
+  export function discoveryKey (publicKey: Buffer): Buffer
+  export function hash (data: Buffer | Buffer[]): Buffer
+  const crypto: {
+    keyPair: typeof keyPair, sign: typeof sign, verify: typeof verify,
+    randomBytes: typeof randomBytes, discoveryKey: typeof discoveryKey, hash: typeof hash
+  }
+  export default crypto
+}
