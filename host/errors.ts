@@ -1,0 +1,76 @@
+// The host's one error class. Each error has a stable `code` and a message that says what to do next.
+// Add a static factory per code (hypercore-errors style): throw HostError.DIR_LOCKED(dir).
+
+// Errors the JS client (nodevms/client) raises itself; errors the host sent back are RpcError (host/client.ts).
+export class ClientError extends Error {
+  readonly code: string
+  constructor (message: string, code: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'ClientError'
+    this.code = code
+  }
+
+  static BAD_URL (url: string): ClientError {
+    return new ClientError(`Cannot use ${JSON.stringify(url)} as a nodevms address: give host:port, ws://host:port or wss://host:port.`, 'BAD_URL')
+  }
+
+  static CONNECTION_FAILED (url: string, reason: string, cause?: unknown): ClientError {
+    return new ClientError(`Cannot connect to ${url}: ${reason}. Is \`nodevms exec\` running there?`, 'CONNECTION_FAILED', { cause })
+  }
+
+  static CALL_TIMEOUT (url: string, method: string, ms: number): ClientError {
+    return new ClientError(`${method}() on ${url} got no reply within ${ms} ms; the call may or may not have run (raise the timeout with connect(url, { timeout })).`, 'CALL_TIMEOUT')
+  }
+
+  static CONNECTION_CLOSED (url: string, method: string): ClientError {
+    return new ClientError(`The connection to ${url} closed while calling ${method}(); the call may or may not have run.`, 'CONNECTION_CLOSED')
+  }
+
+  static ALREADY_CONNECTED (url: string): ClientError {
+    return new ClientError(`This client is already connected to ${url}: close() it first, or make another client.`, 'ALREADY_CONNECTED')
+  }
+
+  static NOT_CONNECTED (method: string): ClientError {
+    return new ClientError(`Cannot call ${method}(): the client is not connected. Call connect(url) first.`, 'NOT_CONNECTED')
+  }
+}
+
+export class HostError extends Error {
+  readonly code: string
+  rpcCode?: number   // when set, the RPC server answers with this JSON-RPC error code (host/rpc-server.ts)
+  data?: unknown     // and this JSON-RPC error `data`
+  constructor (message: string, code: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'HostError'
+    this.code = code
+  }
+
+  static QUEUE_FULL (bound: number): HostError {
+    return new HostError(`The call queue is full (${bound} calls waiting): try again shortly.`, 'QUEUE_FULL')
+  }
+
+  static LISTEN_FAILED (host: string, port: number, cause: unknown): HostError {
+    const why = (cause as { code?: string })?.code === 'EADDRINUSE' ? 'the port is already in use' : String((cause as Error)?.message ?? cause)
+    return new HostError(`Cannot listen on ${host}:${port}: ${why}. Choose another --port (0 picks a free one).`, 'LISTEN_FAILED', { cause })
+  }
+
+  static HOST_CLOSING (): HostError {
+    return new HostError('The host is shutting down: try again once it is back.', 'HOST_CLOSING')
+  }
+
+  static DIR_LOCKED (dir: string, cause?: unknown): HostError {
+    return new HostError(`The directory ${dir} is in use by another nodevms process. Stop that process, or choose another --dir.`, 'DIR_LOCKED', { cause })
+  }
+
+  static NOT_A_NODEVMS_LOG (key: string, index: number, found: string, cause?: unknown): HostError {
+    return new HostError(`Block ${index} of core ${key} is ${found}: this key is not a nodevms call log. Check the dat:// key you gave for the call log.`, 'NOT_A_NODEVMS_LOG', { cause })
+  }
+
+  static FILES_READ_ONLY (path: string): HostError {
+    return new HostError(`Cannot change ${path}: this files archive is a read-only checkout.`, 'FILES_READ_ONLY')
+  }
+
+  static FILES_VERSION_MISMATCH (expected: number, actual: number): HostError {
+    return new HostError(`The files archive reached version ${actual} where the call log predicted ${expected}. Something else wrote to the archive; stop the host and run nodevms verify --dir.`, 'FILES_VERSION_MISMATCH')
+  }
+}
