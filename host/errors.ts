@@ -62,6 +62,26 @@ export class HostError extends Error {
     return new HostError(`The directory ${dir} is in use by another nodevms process. Stop that process, or choose another --dir.`, 'DIR_LOCKED', { cause })
   }
 
+  static DIR_UNUSABLE (dir: string, cause: unknown): HostError {
+    return new HostError(`Cannot use ${dir} as the host directory: ${String((cause as Error)?.message ?? cause)}. Check its permissions, or choose another --dir.`, 'DIR_UNUSABLE', { cause })
+  }
+
+  static DIR_NOT_NODEVMS (dir: string): HostError {
+    return new HostError(`${dir} is not empty and holds no nodevms corestore. Refusing to write into it: choose an empty or new --dir.`, 'DIR_NOT_NODEVMS')
+  }
+
+  static LOG_CORRUPT (key: string, detail: string, cause?: unknown): HostError {
+    return new HostError(`The call log ${key} in this directory is corrupt: ${detail}. Nothing was changed; keep the directory for inspection and run nodevms verify --dir on a copy.`, 'LOG_CORRUPT', { cause })
+  }
+
+  static SCRIPT_CHANGED (dir: string, filename: string): HostError {
+    return new HostError(`${filename} differs from the script in the call log at ${dir}, and --new refuses upgrades. Drop --new to log an upgrade, or choose another --dir.`, 'SCRIPT_CHANGED')
+  }
+
+  static COMMIT_FAILED (cause: unknown): HostError {
+    return new HostError(`Writing the call log or the files archive failed: ${String((cause as Error)?.message ?? cause)}. The host stopped taking calls; restart it to recover from the log.`, 'COMMIT_FAILED', { cause })
+  }
+
   static NOT_A_NODEVMS_LOG (key: string, index: number, found: string, cause?: unknown): HostError {
     return new HostError(`Block ${index} of core ${key} is ${found}: this key is not a nodevms call log. Check the dat:// key you gave for the call log.`, 'NOT_A_NODEVMS_LOG', { cause })
   }

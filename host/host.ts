@@ -1,0 +1,263 @@
+// The host: one Corestore at `dir` holding the call log (a Hypercore) and the files archive (a
+// Hyperdrive), one engine running the script, and the script-wide lock in front of it.
+// call → engine → CallRecord → CallEntry (+ changes, files version, state root) → group commit.
+import { createHash } from 'node:crypto'
+import { mkdirSync, readdirSync, accessSync, constants as fsConstants } from 'node:fs'
+import Corestore from 'corestore'
+import Hyperdrive from 'hyperdrive'
+import type { Duplex } from 'node:stream'
+import { createEngine, DEFAULT_LIMITS, ENGINE_NAME, ENGINE_VERSION, EngineError, wasmSha256 } from '../engine/index.js'
+import type { Engine, Files, LogFn } from '../engine/index.js'
+import { CallLog, encodeChanges, type CallAuth, type CallEntry, type EngineInfo, type Limits, type LogEntry, type Mode } from './call-log.js'
+import { GroupCommitter, readTail, recover } from './commit.js'
+import { DriveFiles, FilesTransaction, predictVersion } from './drive-files.js'
+import { HostError } from './errors.js'
+import { PendingFiles } from './pending-files.js'
+import { StateRoot } from './state-root.js'
+
+export const LOG_CORE_NAME = 'nodevms-call-log'
+export const DEFAULT_QUEUE_LIMIT = 1024
+
+export interface HostOptions {
+  /** The script's source text and file name. */
+  source: string
+  filename: string
+  /** The corestore directory (created when missing). */
+  dir: string
+  seeded?: boolean
+  gasLimit?: number
+  memoryLimit?: number
+  timeoutMs?: number
+  /** Calls that may wait behind the running one before new calls are refused. */
+  queueLimit?: number
+  /** Refuse to start when the script differs from the one in the log (instead of logging an upgrade). */
+  refuseUpgrade?: boolean
+  /** Script console output. Default: stderr. */
+  log?: LogFn
+  /** Host diagnostics (recovery, warnings). Default: stderr. */
+  warn?: (message: string) => void
+}
+
+export interface CallContext { caller?: string | null, auth?: CallAuth }
+
+/** What a caller gets back: the logged entry, durable by the time the promise resolves. */
+export type CallOutcome = CallEntry
+
+/** What start-up did, for the CLI to report. */
+export interface OpenReport { created: boolean, upgraded: boolean, recovered: number, warnings: string[] }
+
+export function sha256Hex (text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex')
+}
+
+/** The Files the engine sees: the current call's transaction. */
+class CallFiles implements Files {
+  current: Files
+  constructor (initial: Files) { this.current = initial }
+  get (path: string) { return this.current.get(path) }
+  put (path: string, data: Uint8Array) { return this.current.put(path, data) }
+  del (path: string) { return this.current.del(path) }
+  list (dir: string) { return this.current.list(dir) }
+}
+
+export class Host {
+  readonly dir: string
+  store!: Corestore
+  drive!: Hyperdrive
+  log!: CallLog
+  report: OpenReport = { created: false, upgraded: false, recovered: 0, warnings: [] }
+  private engine!: Engine
+  private committer!: GroupCommitter
+  private pending!: PendingFiles
+  private readonly callFiles = new CallFiles(null as unknown as Files)
+  private root!: StateRoot
+  private filesVersion = 0
+  private chain: Promise<unknown> = Promise.resolve()
+  private queued = 0
+  private opening: Promise<void> | null = null
+  private closing: Promise<void> | null = null
+  private readonly options: HostOptions
+  private readonly limits: Limits
+  private readonly mode: Mode
+
+  constructor (options: HostOptions) {
+    this.options = options
+    this.dir = options.dir
+    this.limits = {
+      gas: options.gasLimit ?? DEFAULT_LIMITS.gasLimit,
+      memory: options.memoryLimit ?? DEFAULT_LIMITS.memoryLimit,
+      timeoutMs: options.timeoutMs ?? DEFAULT_LIMITS.timeoutMs
+    }
+    this.mode = options.seeded === true ? 'seeded' : 'deterministic'
+  }
+
+  get callLogKey (): string { return this.log.key }
+  get filesKey (): string { return this.drive.key.toString('hex') }
+  get methods (): string[] { return this.engine.methods }
+  get opened (): boolean { return this.opening !== null && this.engine !== undefined }
+
+  ready (): Promise<void> {
+    this.opening ??= this.open().catch(async (err) => {
+      await this.closeStorage()
+      throw err
+    })
+    return this.opening
+  }
+
+  close (): Promise<void> {
+    this.closing ??= this.shutdown()
+    return this.closing
+  }
+
+  /** Runs a call under the script-wide lock; resolves once its entry and file changes are durable. */
+  async call (method: string, args: unknown[] = [], context: CallContext = {}): Promise<CallOutcome> {
+    if (this.closing !== null) throw HostError.HOST_CLOSING()
+    if (this.committer.failed) throw this.committer.failed
+    if (!this.engine.methods.includes(method)) throw EngineError.METHOD_NOT_FOUND(method, this.engine.methods)
+    const limit = this.options.queueLimit ?? DEFAULT_QUEUE_LIMIT
+    if (this.queued >= limit) throw HostError.QUEUE_FULL(limit)
+    this.queued++
+    const executed = this.chain.then(() => this.execute(method, args, context))
+    this.chain = executed.catch(() => {})
+    let durable: Promise<void>
+    let entry: CallEntry
+    try {
+      ({ entry, durable } = await executed)
+    } finally {
+      this.queued--
+    }
+    await durable
+    return entry
+  }
+
+  /** Serves read-only replication of the log and files cores on a duplex stream. */
+  replicate (stream: Duplex, isInitiator = false): unknown {
+    return this.store.replicate(stream, { isInitiator })
+  }
+
+  handshakeInfo (): Record<string, unknown> {
+    return {
+      methods: this.methods,
+      callLogUrl: `dat://${this.callLogKey}`,
+      filesArchiveUrl: `dat://${this.filesKey}`,
+      callLogLength: this.log.length,
+      filesVersion: this.filesVersion,
+      mode: this.mode,
+      engine: { name: ENGINE_NAME, version: ENGINE_VERSION }
+    }
+  }
+
+  private async execute (method: string, args: unknown[], context: CallContext): Promise<{ entry: CallEntry, durable: Promise<void> }> {
+    const txn = new FilesTransaction(this.pending)
+    this.callFiles.current = txn
+    const record = await this.engine.call(method, args, { caller: context.caller ?? null })
+    const changes = txn.changes()
+    for (const [path, data] of changes) this.root.set(path, data === null ? null : StateRoot.hashContent(data))
+    this.filesVersion = predictVersion(this.filesVersion, changes)
+    const entry: CallEntry = {
+      type: 'call',
+      ...record,
+      ...(context.auth !== undefined ? { auth: context.auth } : {}),
+      changes: encodeChanges(changes),
+      filesVersion: this.filesVersion,
+      stateRoot: this.root.digest()
+    }
+    this.pending.push(changes)
+    return { entry, durable: this.committer.submit(entry, changes) }
+  }
+
+  private async open (): Promise<void> {
+    this.prepareDir()
+    this.store = new Corestore(this.dir)
+    try {
+      await this.store.ready()
+    } catch (err) {
+      if (/lock/i.test(String((err as Error)?.message))) throw HostError.DIR_LOCKED(this.dir, err)
+      throw HostError.DIR_UNUSABLE(this.dir, err)
+    }
+    this.log = new CallLog(this.store.get({ name: LOG_CORE_NAME }))
+    await this.log.core.ready()
+    this.drive = new Hyperdrive(this.store.session())
+    await this.drive.ready()
+    const driveFiles = new DriveFiles(this.drive)
+    this.pending = new PendingFiles(driveFiles)
+    this.callFiles.current = this.pending
+    this.committer = new GroupCommitter(this.log, this.drive, this.pending)
+
+    const lifecycle = this.log.length === 0 ? null : await this.recoverFromLog()
+    this.filesVersion = this.drive.version
+    this.root = await driveFiles.stateRoot()
+    this.engine = await createEngine(this.options.source, {
+      filename: this.options.filename,
+      files: this.callFiles,
+      seeded: this.mode === 'seeded',
+      gasLimit: this.limits.gas,
+      memoryLimit: this.limits.memory,
+      timeoutMs: this.limits.timeoutMs,
+      log: this.options.log
+    })
+    await this.committer.appendNow(this.lifecycleEntry(lifecycle))
+  }
+
+  private async recoverFromLog (): Promise<LogEntry> {
+    const first = await this.log.get(0)
+    if (first.type !== 'init') throw HostError.LOG_CORRUPT(this.log.key, 'block 0 is not an init entry')
+    if (first.filesKey !== this.filesKey) throw HostError.LOG_CORRUPT(this.log.key, `its files key ${first.filesKey} is not this directory's archive ${this.filesKey}`)
+    const tail = await readTail(this.log, this.drive.version)
+    this.report.recovered = await recover(this.drive, tail.unapplied)
+    if (this.report.recovered > 0) this.warn(`Recovered ${this.report.recovered} logged call(s) whose file changes had not reached the files archive.`)
+    const loggedVersion = 'filesVersion' in tail.last ? tail.last.filesVersion : null
+    if (loggedVersion !== null && this.drive.version !== loggedVersion) {
+      this.warn(`The files archive is at version ${this.drive.version}, but the call log ends at version ${loggedVersion}: ` +
+        'the files were changed outside the log. They are left as they are; nodevms verify will report it.')
+    }
+    return tail.lifecycle
+  }
+
+  private lifecycleEntry (previous: LogEntry | null): LogEntry {
+    const engine: EngineInfo = { name: ENGINE_NAME, version: ENGINE_VERSION, wasmSha256: wasmSha256() }
+    const { source, filename } = this.options
+    const sourceHash = sha256Hex(source)
+    const common = { engine, mode: this.mode, limits: this.limits }
+    if (previous === null) {
+      this.report.created = true
+      return { type: 'init', version: 1, filename, source, sourceHash, ...common, filesKey: this.filesKey }
+    }
+    const state = { filesVersion: this.filesVersion, stateRoot: this.root.digest() }
+    if ('sourceHash' in previous && previous.sourceHash === sourceHash) return { type: 'restart', sourceHash, ...common, ...state }
+    if (this.options.refuseUpgrade === true) throw HostError.SCRIPT_CHANGED(this.dir, filename)
+    this.report.upgraded = true
+    return { type: 'upgrade', filename, source, sourceHash, ...common, ...state }
+  }
+
+  private prepareDir (): void {
+    try {
+      mkdirSync(this.dir, { recursive: true })
+      accessSync(this.dir, fsConstants.W_OK)
+    } catch (err) {
+      throw HostError.DIR_UNUSABLE(this.dir, err)
+    }
+    const names = readdirSync(this.dir)
+    if (names.length > 0 && !names.includes('CORESTORE')) throw HostError.DIR_NOT_NODEVMS(this.dir)
+  }
+
+  private warn (message: string): void {
+    this.report.warnings.push(message)
+    if (this.options.warn) this.options.warn(message)
+    else process.stderr.write(`warning: ${message}\n`)
+  }
+
+  private async shutdown (): Promise<void> {
+    await this.opening?.catch(() => {})
+    await this.chain
+    await this.committer?.idle()
+    await this.engine?.close()
+    await this.closeStorage()
+  }
+
+  private async closeStorage (): Promise<void> {
+    await this.drive?.close().catch(() => {})
+    await this.log?.core.close().catch(() => {})
+    await this.store?.close().catch(() => {})
+  }
+}
