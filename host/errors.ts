@@ -62,6 +62,13 @@ export class HostError extends Error {
     return new HostError(`The directory ${dir} is in use by another nodevms process. Stop that process, or choose another --dir.`, 'DIR_LOCKED', { cause })
   }
 
+  static INVALID_PARAMS (detail: string): HostError {
+    const err = new HostError(detail, 'INVALID_PARAMS')
+    err.rpcCode = -32602
+    err.data = detail
+    return err
+  }
+
   static DIR_UNUSABLE (dir: string, cause: unknown): HostError {
     return new HostError(`Cannot use ${dir} as the host directory: ${String((cause as Error)?.message ?? cause)}. Check its permissions, or choose another --dir.`, 'DIR_UNUSABLE', { cause })
   }

@@ -13,6 +13,8 @@ import { GroupCommitter, readTail, recover } from './commit.js'
 import { DriveFiles, FilesTransaction, predictVersion } from './drive-files.js'
 import { HostError } from './errors.js'
 import { PendingFiles } from './pending-files.js'
+import { replicateCores } from './replication.js'
+import type { Service } from './rpc-server.js'
 import { StateRoot } from './state-root.js'
 
 export const LOG_CORE_NAME = 'nodevms-call-log'
@@ -130,9 +132,22 @@ export class Host {
     return entry
   }
 
-  /** Serves read-only replication of the log and files cores on a duplex stream. */
-  replicate (stream: Duplex, isInitiator = false): unknown {
-    return this.store.replicate(stream, { isInitiator })
+  /** This host as the RPC server's Service: script errors are outcomes, refusals are thrown. */
+  asService (): Service {
+    return {
+      methods: this.methods,
+      handshakeInfo: () => this.handshakeInfo(),
+      call: async (method, params, ctx) => {
+        try {
+          const entry = await this.call(method, params, { caller: ctx.caller })
+          return entry.error !== undefined ? { error: entry.error } : { result: entry.result ?? null }
+        } catch (err) {
+          if (err instanceof EngineError && err.code === 'INVALID_ARGS') throw HostError.INVALID_PARAMS(err.message)
+          throw err
+        }
+      },
+      replicate: (stream: Duplex) => { replicateCores(this.store, stream, { isInitiator: false }) }
+    }
   }
 
   handshakeInfo (): Record<string, unknown> {

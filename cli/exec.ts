@@ -1,0 +1,82 @@
+// nodevms exec <script>: run a backend script on a host directory and serve it over JSON-RPC.
+import { readFileSync } from 'node:fs'
+import { basename, extname, resolve } from 'node:path'
+import { EngineError } from '../engine/index.js'
+import { Host } from '../host/index.js'
+import { RpcServer } from '../host/rpc-server.js'
+import { CliError } from './output.js'
+
+export interface ExecOptions {
+  port?: number | string
+  host?: string
+  dir?: string
+  debug?: boolean
+  seeded?: boolean
+  gas?: number | string
+  memory?: number | string
+  timeout?: number | string
+  new?: boolean
+}
+
+function positiveNumber (value: number | string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined
+  const n = Number(value)
+  if (!Number.isFinite(n) || n <= 0) throw CliError.usage(`${flag} needs a positive number, got ${JSON.stringify(value)}`)
+  return n
+}
+
+function readScript (path: string): string {
+  try {
+    return readFileSync(path, 'utf8')
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : String((err as Error).message)
+    throw CliError.usage(`cannot read the script ${path}: ${why}`)
+  }
+}
+
+export async function runExec (script: string, opts: ExecOptions): Promise<() => Promise<void>> {
+  const scriptPath = resolve(script)
+  const source = readScript(scriptPath)
+  const port = opts.port === undefined ? 5555 : Number(opts.port)
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw CliError.usage(`--port needs a port number (0 picks a free one), got ${JSON.stringify(opts.port)}`)
+  const gas = positiveNumber(opts.gas, '--gas')
+  const memoryMb = positiveNumber(opts.memory, '--memory')
+  const timeoutS = positiveNumber(opts.timeout, '--timeout')
+  const dir = resolve(opts.dir ?? basename(scriptPath, extname(scriptPath)))
+  const listenHost = opts.host ?? 'localhost'
+
+  const host = new Host({
+    source,
+    filename: basename(scriptPath),
+    dir,
+    seeded: opts.seeded === true,
+    gasLimit: gas,
+    memoryLimit: memoryMb === undefined ? undefined : Math.round(memoryMb * 1024 * 1024),
+    timeoutMs: timeoutS === undefined ? undefined : Math.round(timeoutS * 1000),
+    refuseUpgrade: opts.new === true
+  })
+  try {
+    await host.ready()
+  } catch (err) {
+    if (err instanceof EngineError) throw new CliError(err.message, 1, err.code)
+    throw err
+  }
+  const server = new RpcServer({ service: host.asService(), host: listenHost, port, debug: opts.debug === true })
+  try {
+    await server.open()
+  } catch (err) {
+    await host.close()
+    throw err
+  }
+  if (host.report.upgraded) process.stderr.write(`Logged an upgrade: ${basename(scriptPath)} differs from the script in the log.\n`)
+  process.stdout.write(`Serving at ${listenHost}:${server.port}\n`)
+  process.stdout.write(`Serving directory ${dir}\n`)
+  process.stdout.write(`Files:    dat://${host.filesKey}\n`)
+  process.stdout.write(`Call log: dat://${host.callLogKey}\n`)
+  if (opts.debug === true) process.stderr.write('Debug mode: clients may name themselves with ?user=NAME. Do not use it in production.\n')
+  return async () => {
+    await server.close()
+    await host.close()
+  }
+}

@@ -1,0 +1,84 @@
+#!/usr/bin/env node
+// The nodevms command line: cac commands, one file per command.
+import { readFileSync } from 'node:fs'
+import { cac } from 'cac'
+import { EngineError } from '../engine/index.js'
+import { HostError } from '../host/index.js'
+import { runCall } from './call.js'
+import { runExec } from './exec.js'
+import { runRepl } from './repl.js'
+import { CliError, printError } from './output.js'
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+const cli = cac('nodevms')
+
+/** Exit codes (CONTRACT §4): 0 success, 1 mismatch or runtime failure, 2 usage error or unreachable host. */
+function exitCodeFor (err: unknown): number {
+  if (err instanceof CliError) return err.exitCode
+  const code = (err as { code?: unknown })?.code
+  if (code === 'CONNECTION_FAILED' || code === 'BAD_URL') return 2
+  return 1
+}
+
+function fail (err: unknown): never {
+  if (err instanceof HostError || err instanceof EngineError || err instanceof CliError) printError(err)
+  else if (err instanceof Error && typeof (err as { code?: unknown }).code === 'number') printError(`${err.name}: ${err.message}`)
+  else printError(err instanceof Error ? (err.message || String(err)) : err)
+  process.exit(exitCodeFor(err))
+}
+
+cli.command('exec <script>', 'Run a backend script and serve its methods over WebSocket JSON-RPC')
+  .option('--port <port>', 'Port to serve on (0 picks a free port)', { default: 5555 })
+  .option('--host <host>', 'Address to listen on', { default: 'localhost' })
+  .option('--dir <dir>', 'Host directory (default: ./<script name>)')
+  .option('--debug', 'Let clients name themselves with ?user=NAME (never in production)')
+  .option('--seeded', 'Give Date and Math.random a recorded per-call time and seed')
+  .option('--gas <n>', 'Interrupt polls allowed per call')
+  .option('--memory <mb>', 'Memory limit of the script, in MB')
+  .option('--timeout <seconds>', 'Wall-clock safety net per call, in seconds', { default: 5 })
+  .option('--new', 'Refuse to start if the script differs from the one in the log')
+  .action(async (script: string, opts: Record<string, unknown>) => {
+    const stop = await runExec(script, opts)
+    let stopping = false
+    const shutdown = (signal: string) => {
+      if (stopping) return
+      stopping = true
+      process.stderr.write(`\n${signal}: closing the host...\n`)
+      stop().then(() => process.exit(0), (err) => fail(err))
+    }
+    process.on('SIGINT', () => shutdown('SIGINT'))
+    process.on('SIGTERM', () => shutdown('SIGTERM'))
+  })
+
+cli.command('call <url> <method> [...args]', 'Call one method; arguments are JSON; prints the JSON result')
+  .option('--user <name>', 'Debug-mode caller name (the host must run with --debug)')
+  .option('--timeout <seconds>', 'Give up after this many seconds', { default: 30 })
+  .action(async (url: string, method: string, args: string[], opts: { user?: string, timeout?: number }) => {
+    process.exitCode = await runCall(url, method, args, opts)
+  })
+
+cli.command('repl <url>', 'Open a REPL with a `client` connected to a host')
+  .option('--user <name>', 'Debug-mode caller name (the host must run with --debug)')
+  .option('--exec <code>', 'Evaluate one expression, print its result and exit')
+  .action(async (url: string, opts: { user?: string, exec?: string }) => {
+    process.exitCode = await runRepl(url, opts)
+  })
+
+cli.help()
+cli.version(pkg.version)
+
+async function main (): Promise<void> {
+  try {
+    cli.parse(process.argv, { run: false })
+  } catch (err) {
+    throw CliError.usage((err as Error).message)
+  }
+  if (cli.options.help || cli.options.version) return
+  if (cli.matchedCommand === undefined) {
+    const name = cli.args[0]
+    throw CliError.usage(name === undefined ? 'no command given; see nodevms --help' : `unknown command "${name}"; see nodevms --help`)
+  }
+  await cli.runMatchedCommand()
+}
+
+main().catch(fail)

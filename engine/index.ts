@@ -1,0 +1,26 @@
+// nodevms/engine: the deterministic QuickJS sandbox for backend scripts.
+import { QuickJSEngine, type InternalEngineOptions } from './engine.js'
+import type { Engine } from './types.js'
+
+/** Loads a backend script into a fresh, deterministic QuickJS engine. */
+export async function createEngine (source: string, options?: InternalEngineOptions): Promise<Engine> {
+  return await QuickJSEngine.create(source, options)
+}
+
+export { replay, compareRecords } from './replay.js'
+export { MemoryFiles, normalizePath, DIR_MARKER } from './files.js'
+export { EngineError, CallErrorName } from './errors.js'
+export { canonicalJson } from './canonical-json.js'
+export { DEFAULT_LIMITS } from './engine.js'
+export { ENGINE_NAME, ENGINE_VERSION, wasmSha256 } from './wasm.js'
+export type { InternalEngineOptions as EngineOptionsWithLog, LogFn } from './engine.js'
+export type {
+  CallOptions,
+  CallRecord,
+  Divergence,
+  Engine,
+  EngineOptions,
+  Files,
+  OracleOutcome,
+  ReplayResult
+} from './types.js'
