@@ -100,4 +100,30 @@ export class HostError extends Error {
   static FILES_VERSION_MISMATCH (expected: number, actual: number): HostError {
     return new HostError(`The files archive reached version ${actual} where the call log predicted ${expected}. Something else wrote to the archive; stop the host and run nodevms verify --dir.`, 'FILES_VERSION_MISMATCH')
   }
+
+  // ---- verify (host/verifier.ts, host/verify-remote.ts) ----
+
+  static BAD_KEY (what: string, input: string): HostError {
+    return new HostError(`Cannot read ${JSON.stringify(input)} as a ${what} key: give dat://<64 hex>, hyper://<52 z32> or the 64 hex characters.`, 'BAD_KEY')
+  }
+
+  static KEY_MISMATCH (what: string, given: string, served: string): HostError {
+    return new HostError(`The host serves ${what} dat://${served}, not dat://${given} as given: this is not the ${what} you asked to verify.`, 'KEY_MISMATCH')
+  }
+
+  static NOT_A_NODEVMS_HOST (url: string, missing: string): HostError {
+    return new HostError(`${url} answered the handshake without ${missing}: it is not a nodevms host, or one too old to verify.`, 'NOT_A_NODEVMS_HOST')
+  }
+
+  static HISTORY_REWRITTEN (key: string, verifiedLength: number, detail: string): HostError {
+    return new HostError(`The host rewrote the history of call log dat://${key}: this store verified its first ${verifiedLength} entries before, and now ${detail}. A host must never truncate or fork its log.`, 'HISTORY_REWRITTEN')
+  }
+
+  static HOST_RUNNING (dir: string, cause?: unknown): HostError {
+    return new HostError(`A running nodevms host holds ${dir}: stop it before verify --dir, or verify it live with nodevms verify <url>.`, 'HOST_RUNNING', { cause })
+  }
+
+  static NOT_A_HOST_DIR (dir: string, why: string): HostError {
+    return new HostError(`${dir} is not a nodevms host directory: ${why}.`, 'NOT_A_HOST_DIR')
+  }
 }
