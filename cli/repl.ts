@@ -59,6 +59,8 @@ export async function runRepl (url: string, opts: ReplOptions): Promise<number> 
       }
       passThrough.end()
     })()
+    // Once the REPL is gone (.exit, or the host closed), stop reading: an open pipe must not keep us alive.
+    server.once('exit', () => process.stdin.destroy())
   }
   ;(server as unknown as { eval: repl.REPLEval }).eval = evaluate
   server.defineCommand('methods', {
@@ -69,15 +71,19 @@ export async function runRepl (url: string, opts: ReplOptions): Promise<number> 
     }
   })
   server.setupHistory(join(homedir(), '.nodevms_repl_history'), () => {})
+  // Losing the host is a runtime failure (exit 1), reported on stderr like other diagnostics.
+  let hostGone = false
   const onHostGone = () => {
-    server.output.write('\nThe connection to the host closed.\n')
+    hostGone = true
+    process.stderr.write('\nThe connection to the host closed.\n')
     server.close()
   }
   client.on('close', onHostGone)
   return await new Promise<number>((resolve) => {
     server.on('exit', () => {
       client.off('close', onHostGone)
-      client.close().then(() => resolve(0), () => resolve(0))
+      const code = hostGone ? 1 : 0
+      client.close().then(() => resolve(code), () => resolve(code))
     })
   })
 }

@@ -113,3 +113,69 @@ declare module 'hypercore-crypto' {
   }
   export default crypto
 }
+
+declare module 'hypercore-id-encoding' {
+  export function encode (key: Buffer | Uint8Array): string
+  export function decode (id: string | Buffer | Uint8Array): Buffer
+  export function normalize (id: string | Buffer | Uint8Array): string
+  export function isValid (id: unknown): boolean
+  const idEncoding: { encode: typeof encode, decode: typeof decode, normalize: typeof normalize, isValid: typeof isValid }
+  export default idEncoding
+}
+
+declare module 'hyperdht' {
+  import type { EventEmitter } from 'node:events'
+  export interface DhtNode { host: string, port: number }
+  export interface HyperDHTOptions {
+    bootstrap?: Array<DhtNode | string> | false
+    /** false: this node says it is reachable directly (no holepunching to reach it). */
+    firewalled?: boolean
+    ephemeral?: boolean
+    host?: string
+    port?: number
+  }
+  export default class HyperDHT extends EventEmitter {
+    constructor (opts?: HyperDHTOptions)
+    readonly destroyed: boolean
+    readonly firewalled: boolean
+    ready (): Promise<void>
+    fullyBootstrapped (): Promise<void>
+    address (): { host: string, port: number }
+    destroy (opts?: { force?: boolean }): Promise<void>
+  }
+}
+
+declare module 'hyperswarm' {
+  import type { EventEmitter } from 'node:events'
+  import type { Duplex } from 'node:stream'
+  import type HyperDHT from 'hyperdht'
+  import type { DhtNode } from 'hyperdht'
+  export interface PeerInfo { publicKey: Buffer, topics: Buffer[], client: boolean }
+  export interface PeerDiscovery { flushed (): Promise<void>, refresh (opts?: { client?: boolean, server?: boolean }): Promise<void>, destroy (): Promise<void> }
+  export interface SwarmConnection extends Duplex { remotePublicKey: Buffer, publicKey: Buffer }
+  export default class Hyperswarm extends EventEmitter {
+    constructor (opts?: { bootstrap?: DhtNode[], dht?: HyperDHT, keyPair?: { publicKey: Buffer, secretKey: Buffer }, maxPeers?: number })
+    readonly dht: HyperDHT
+    readonly connections: Set<SwarmConnection>
+    readonly peers: Map<string, PeerInfo>
+    readonly destroyed: boolean
+    join (topic: Buffer, opts?: { server?: boolean, client?: boolean }): PeerDiscovery
+    leave (topic: Buffer): Promise<void>
+    listen (): Promise<void>
+    flush (): Promise<boolean>
+    destroy (opts?: { force?: boolean }): Promise<void>
+    on (event: 'connection', listener: (conn: SwarmConnection, info: PeerInfo) => void): this
+    on (event: string, listener: (...args: any[]) => void): this
+  }
+}
+
+declare module '@hyperswarm/testnet' {
+  import type HyperDHT from 'hyperdht'
+  export interface Testnet {
+    readonly nodes: HyperDHT[]
+    readonly bootstrap: Array<{ host: string, port: number }>
+    createNode (opts?: Record<string, unknown>): HyperDHT
+    destroy (): Promise<void>
+  }
+  export default function createTestnet (size?: number, opts?: { host?: string, port?: number }): Promise<Testnet>
+}

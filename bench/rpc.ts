@@ -1,0 +1,134 @@
+// RPC speed: a real `nodevms exec` child serving fixtures/counter.js (every call durably logged) against a
+// bare ws JSON echo server in another child, both driven by the same client code (nodevms/client) in one run.
+//   rpc.throughput   calls/s from 32 concurrent clients on loopback   target ≥ 40% of echo
+//   rpc.latency_p50  single-client round trip, ms                     target ≤ 3× echo
+//   rpc.latency_p99  single-client round trip, ms
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { connect, type Client } from '../host/client.js'
+import { formatTable, round, type BenchResult } from './report.js'
+
+const root = fileURLToPath(new URL('../../', import.meta.url))
+const cliPath = fileURLToPath(new URL('../cli/index.js', import.meta.url))
+const counterPath = join(root, 'fixtures', 'counter.js')
+
+// The baseline: parse each request, answer it, nothing else. It answers `handshake` so the same client connects.
+const ECHO_SERVER = `
+const { WebSocketServer } = require('ws')
+const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false })
+let n = 0
+wss.on('connection', (ws) => ws.on('message', (data) => {
+  const req = JSON.parse(String(data))
+  const result = req.method === 'handshake' ? { methods: ['increment'] } : ++n
+  ws.send(JSON.stringify({ jsonrpc: '2.0', id: req.id, result }))
+}))
+wss.on('listening', () => process.stdout.write('Serving at localhost:' + wss.address().port + '\\n'))
+`
+
+interface Server { port: number, child: ChildProcess }
+
+/** Spawns a server child and resolves once it prints "Serving at …:PORT". */
+function startServer (args: string[]): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    let err = ''
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`bench server did not start within 20 s: ${err}`)) }, 20_000)
+    child.stderr!.on('data', (d) => { err += d })
+    child.stdout!.on('data', (d) => {
+      out += d
+      const match = /Serving at [^\s:]+:(\d+)/.exec(out)
+      if (match) { clearTimeout(timer); resolve({ port: Number(match[1]), child }) }
+    })
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`bench server exited (${code}) before serving: ${err}`)) })
+  })
+}
+
+async function stopServer (server: Server): Promise<void> {
+  const { child } = server
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const exited = new Promise((resolve) => child.once('exit', resolve))
+  child.kill('SIGTERM')
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
+  await exited
+  clearTimeout(timer)
+}
+
+/** Calls/s: `clients` connections each calling increment() back to back for `ms`. */
+async function throughput (port: number, clients: number, ms: number): Promise<number> {
+  const conns: Client[] = await Promise.all(Array.from({ length: clients }, () => connect(`127.0.0.1:${port}`)))
+  try {
+    // Warm up (JIT, sockets, the host's first commits) for a third of the run, then measure.
+    const warm = performance.now() + ms / 3
+    await Promise.all(conns.map(async (c) => { while (performance.now() < warm) await c.increment() }))
+    let calls = 0
+    const until = performance.now() + ms
+    const started = performance.now()
+    await Promise.all(conns.map(async (c) => {
+      while (performance.now() < until) { await c.increment(); calls++ }
+    }))
+    return calls / ((performance.now() - started) / 1000)
+  } finally {
+    await Promise.all(conns.map((c) => c.close()))
+  }
+}
+
+/** Round-trip times in ms of `n` sequential calls from one client, sorted. */
+async function roundTrips (port: number, n: number): Promise<number[]> {
+  const client = await connect(`127.0.0.1:${port}`)
+  try {
+    for (let i = 0; i < Math.min(100, n); i++) await client.increment()
+    const times: number[] = []
+    for (let i = 0; i < n; i++) {
+      const t = performance.now()
+      await client.increment()
+      times.push(performance.now() - t)
+    }
+    return times.sort((a, b) => a - b)
+  } finally {
+    await client.close()
+  }
+}
+
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]
+
+function result (name: string, value: number, unit: string, baseline: number, digits: number, target?: { text: string, met: (ratio: number) => boolean }): BenchResult {
+  const ratio = value / baseline
+  const r: BenchResult = { name, value: round(value, digits), unit, baseline: round(baseline, digits), ratio: round(ratio, 3) }
+  if (target) { r.target = target.text; r.met = target.met(ratio) }
+  return r
+}
+
+export async function benchRpc (quick: boolean): Promise<BenchResult[]> {
+  const dir = await mkdtemp(join(tmpdir(), 'nodevms-bench-rpc-'))
+  const servers: Server[] = []
+  try {
+    const host = await startServer([cliPath, 'exec', counterPath, '--port', '0', '--dir', join(dir, 'host')])
+    servers.push(host)
+    const echo = await startServer(['-e', ECHO_SERVER])
+    servers.push(echo)
+    const ms = quick ? 1500 : 5000
+    const n = quick ? 500 : 3000
+    // Baseline and subject alternate so drift (thermal, other load) hits both.
+    const echoRate = await throughput(echo.port, 32, ms)
+    const hostRate = await throughput(host.port, 32, ms)
+    const echoTimes = await roundTrips(echo.port, n)
+    const hostTimes = await roundTrips(host.port, n)
+    return [
+      result('rpc.throughput', hostRate, 'calls/s', echoRate, 0, { text: '≥ 40% of echo', met: (r) => r >= 0.4 }),
+      result('rpc.latency_p50', percentile(hostTimes, 0.5), 'ms', percentile(echoTimes, 0.5), 3, { text: '≤ 3× echo', met: (r) => r <= 3 }),
+      result('rpc.latency_p99', percentile(hostTimes, 0.99), 'ms', percentile(echoTimes, 0.99), 3)
+    ]
+  } finally {
+    for (const s of servers) await stopServer(s)
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+// Run on its own: node dist/bench/rpc.js [--quick]
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  process.stdout.write(formatTable(await benchRpc(process.argv.includes('--quick'))))
+}

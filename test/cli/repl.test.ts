@@ -1,0 +1,209 @@
+// `nodevms repl <url>` against a real `nodevms exec --debug` child: --exec, piped stdin, and (under a
+// pseudo-terminal from script(1), when there is one) TAB completion and the history file.
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+// ---- a minimal CLI spawn (test/cli/helpers.ts was not there yet; switch to it once it is) ----
+const CLI_PATH = fileURLToPath(new URL('../../cli/index.js', import.meta.url))
+interface CliHost { port: number, dir: string, filesKey: string, logKey: string, child: ChildProcess, stop (): Promise<void> }
+
+/** Starts `nodevms <args>` (exec) and resolves once it has printed its four lines. */
+function spawnCli (args: string[], opts: { cwd?: string, env?: NodeJS.ProcessEnv } = {}): Promise<CliHost> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI_PATH, ...args], { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    let err = ''
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`exec printed no address within 30 s: ${err}`)) }, 30_000)
+    const onExit = (code: number | null) => { clearTimeout(timer); reject(new Error(`exec exited (${code}) before serving: ${err}`)) }
+    child.stderr!.on('data', (d) => { err += d })
+    child.stdout!.on('data', (d) => {
+      out += d
+      const m = /Serving at \S+:(\d+)\nServing directory (.+)\nFiles: +dat:\/\/([0-9a-f]{64})\nCall log: dat:\/\/([0-9a-f]{64})\n/.exec(out)
+      if (!m) return
+      clearTimeout(timer)
+      child.off('exit', onExit)
+      const exited = new Promise<void>((done) => { if (child.exitCode !== null || child.signalCode !== null) done(); else child.once('exit', () => done()) })
+      const stop = async () => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
+        const kill = setTimeout(() => child.kill('SIGKILL'), 5000)
+        await exited
+        clearTimeout(kill)
+      }
+      resolve({ port: Number(m[1]), dir: m[2], filesKey: m[3], logKey: m[4], child, stop })
+    })
+    child.once('exit', onExit)
+  })
+}
+
+/** Runs `nodevms <args>` to its end. */
+function runCli (args: string[], opts: { cwd?: string, env?: NodeJS.ProcessEnv } = {}): Promise<{ code: number | null, stdout: string, stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI_PATH, ...args], { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => { stdout += d })
+    child.stderr.on('data', (d) => { stderr += d })
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000)
+    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }) })
+  })
+}
+
+const CLI = CLI_PATH
+const SCRIPT = `var i = 0
+exports.increment = function () { i++; return i }
+exports.fail = function (message) { throw new TypeError(message) }
+exports.whoami = function () { return System.caller.id }
+`
+
+let tmp = ''
+let home = ''      // HOME for every REPL, so the history goes to a temp dir
+let host: CliHost | null = null
+
+test.before(async () => {
+  tmp = await mkdtemp(join(tmpdir(), 'nodevms-cli-repl-'))
+  home = join(tmp, 'home')
+  await writeFile(join(tmp, 'backend.js'), SCRIPT)
+  await import('node:fs/promises').then((fs) => fs.mkdir(home))
+  host = await spawnCli(['exec', join(tmp, 'backend.js'), '--port', '0', '--dir', join(tmp, 'host'), '--debug'], { cwd: tmp })
+})
+
+test.after(async () => {
+  await host?.stop()
+  await rm(tmp, { recursive: true, force: true })
+})
+
+const url = () => `localhost:${host!.port}`
+const env = () => ({ ...process.env, HOME: home, NO_COLOR: '1' })
+const stripAnsi = (text: string) => text.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '')
+
+/** Runs the CLI with `input` piped into stdin; resolves when it exits (or fails the test after 20 s). */
+function withInput (args: string[], input: string): Promise<{ code: number | null, stdout: string, stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: tmp, env: env(), stdio: ['pipe', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => { stdout += d })
+    child.stderr.on('data', (d) => { stderr += d })
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`repl did not exit within 20 s; stdout: ${stdout}; stderr: ${stderr}`)) }, 20_000)
+    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }) })
+    child.stdin.end(input)
+  })
+}
+
+test('repl --exec runs one expression, prints the resolved result and exits 0', async () => {
+  const res = await runCli(['repl', url(), '--exec', 'client.increment()'], { env: env() })
+  assert.is(res.code, 0, res.stderr)
+  assert.is(res.stdout, '1\n', 'client.increment() prints 1, as in the seed README')
+})
+
+test('repl --exec with a script error exits 1 and prints Name: message on stderr', async () => {
+  const res = await runCli(['repl', url(), '--exec', 'client.fail("out of fuel")'], { env: env() })
+  assert.is(res.code, 1)
+  assert.is(res.stdout, '')
+  assert.match(res.stderr, /^TypeError: out of fuel$/m)
+})
+
+test('repl --user names the caller on a --debug host', async () => {
+  const res = await runCli(['repl', url(), '--user', 'alice', '--exec', 'client.whoami()'], { env: env() })
+  assert.is(res.code, 0, res.stderr)
+  assert.is(res.stdout, 'alice\n')
+  const anon = await runCli(['repl', url(), '--exec', 'client.whoami()'], { env: env() })
+  assert.is(anon.stdout, 'null\n', 'without --user the caller is null')
+})
+
+test('piped stdin: results print in order, .methods lists the methods, and the REPL goes on after an error', async () => {
+  const lines = ['client.increment()', 'client.increment()', 'client.increment()', '.methods', 'client.fail("bad input")',
+    'client.increment()', 'await client.whoami()']
+  const res = await withInput(['repl', url(), '--user', 'bob'], lines.join('\n') + '\n')
+  assert.is(res.code, 0, res.stderr)
+  const out = res.stdout.replace(/^(> )+/gm, '').split('\n').map((l) => l.trim()).filter((l) => l !== '')
+  const first = Number(out[0])
+  assert.ok(Number.isInteger(first), `the first line is a number: ${out[0]}`)
+  assert.equal(out, [String(first), String(first + 1), String(first + 2),
+    'client.increment()', 'client.fail()', 'client.whoami()',
+    'TypeError: bad input',
+    String(first + 3), "'bob'"], 'every result, in order')
+  assert.match(res.stderr, 'Connected.')
+})
+
+test('piped stdin: when the host goes away the REPL says so on stderr and exits 1, even with stdin still open', async () => {
+  const lonely = await spawnCli(['exec', join(tmp, 'backend.js'), '--port', '0', '--dir', join(tmp, 'lonely')], { cwd: tmp })
+  const child = spawn(process.execPath, [CLI, 'repl', `localhost:${lonely.port}`], { cwd: tmp, env: env(), stdio: ['pipe', 'pipe', 'pipe'] })
+  try {
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => { stdout += d })
+    child.stderr.on('data', (d) => { stderr += d })
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve))
+    child.stdin.write('client.increment()\n') // and stdin stays open
+    const until = Date.now() + 10_000
+    while (!/^> 1$/m.test(stdout) && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20))
+    assert.match(stdout, /^> 1$/m, 'the call before the host went away')
+    await lonely.stop()
+    let timer: NodeJS.Timeout | undefined
+    const code = await Promise.race([exited, new Promise((resolve) => { timer = setTimeout(() => resolve('still running'), 10_000) })])
+    clearTimeout(timer)
+    assert.is(code, 1, 'a lost host is a runtime failure')
+    assert.match(stderr, 'The connection to the host closed.')
+  } finally {
+    child.kill('SIGKILL')
+    await lonely.stop()
+  }
+})
+
+// Completion and history are terminal features: node's REPL turns them off when stdin is not a TTY. script(1)
+// gives the REPL a pseudo-terminal; without it these tests are skipped.
+const hasScript = spawnSync('script', ['--version'], { stdio: 'ignore' }).status === 0
+
+/** Starts the REPL under script(1) and returns a way to type into it and wait for its output. */
+function underTerminal (args: string[]) {
+  const command = [process.execPath, CLI, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ')
+  const child = spawn('script', ['-qfec', command, '/dev/null'], { cwd: tmp, env: { ...env(), TERM: 'xterm' }, stdio: ['pipe', 'pipe', 'pipe'] })
+  let output = ''
+  child.stdout.on('data', (d) => { output += d })
+  child.stderr.on('data', (d) => { output += d })
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve))
+  return {
+    child,
+    exited,
+    text: () => stripAnsi(output),
+    type: (keys: string) => child.stdin.write(keys),
+    async waitFor (pattern: RegExp, from = 0, ms = 10_000): Promise<void> {
+      const until = Date.now() + ms
+      while (!pattern.test(stripAnsi(output).slice(from))) {
+        if (Date.now() > until) throw new Error(`no ${pattern} within ${ms} ms; output so far: ${JSON.stringify(stripAnsi(output))}`)
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+    }
+  }
+}
+
+test('on a terminal: TAB completes a remote method name, and the history goes to $HOME/.nodevms_repl_history', async () => {
+  if (!hasScript) { console.log('  (skipped: no script(1) to give the REPL a terminal)'); return }
+  const term = underTerminal(['repl', url()])
+  try {
+    await term.waitFor(/Connected\.[\s\S]*> $/)
+    let mark = term.text().length
+    term.type('client.incr\t')
+    await term.waitFor(/client\.increment/, mark)
+    mark = term.text().length
+    term.type('()\r')
+    await term.waitFor(/^\d+\s*$/m, mark)
+    term.type('.exit\r')
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise((resolve) => { timer = setTimeout(() => resolve('timeout'), 10_000) })
+    assert.is(await Promise.race([term.exited, timeout]), 0, '.exit ends the REPL')
+    clearTimeout(timer)
+  } finally {
+    term.child.kill('SIGKILL')
+  }
+  const history = await readFile(join(home, '.nodevms_repl_history'), 'utf8')
+  assert.ok(history.split('\n').includes('client.increment()'), `the completed line is in the history: ${JSON.stringify(history)}`)
+})
+
+test.run()
