@@ -7,6 +7,7 @@ import { HostError } from '../host/index.js'
 import { runCall } from './call.js'
 import { runExec } from './exec.js'
 import { runRepl } from './repl.js'
+import { runVerify } from './verify.js'
 import { CliError, printError } from './output.js'
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -62,6 +63,17 @@ cli.command('repl <url>', 'Open a REPL with a `client` connected to a host')
   .option('--exec <code>', 'Evaluate one expression, print its result and exit')
   .action(async (url: string, opts: { user?: string, exec?: string }) => {
     process.exitCode = await runRepl(url, opts)
+  })
+
+cli.command('verify [url]', 'Replicate a host\'s call log and files, replay every call, and prove the state')
+  .option('--files <key>', 'The files archive key you expect (dat://, hyper:// or hex)')
+  .option('--log <key>', 'The call log key you expect (dat://, hyper:// or hex)')
+  .option('--json', 'Print one JSON object')
+  .option('--dir <dir>', 'Verify a stopped host\'s directory, offline')
+  .option('--store <dir>', 'Keep the replicated cores here, to catch a host that rewrites history later')
+  .option('--allow-engine-mismatch', 'Replay even if the log was written by another engine version')
+  .action(async (url: string | undefined, opts: { files?: string, log?: string, json?: boolean, dir?: string, store?: string, allowEngineMismatch?: boolean }) => {
+    process.exitCode = await runVerify(url, opts)
   })
 
 cli.help()

@@ -101,6 +101,10 @@ export class HostError extends Error {
     return new HostError(`The files archive reached version ${actual} where the call log predicted ${expected}. Something else wrote to the archive; stop the host and run nodevms verify --dir.`, 'FILES_VERSION_MISMATCH')
   }
 
+  static HOST_NOT_READY (): HostError {
+    return new HostError('The host is not open: await host.ready() before calling it.', 'HOST_NOT_READY')
+  }
+
   // ---- verify (host/verifier.ts, host/verify-remote.ts) ----
 
   static BAD_KEY (what: string, input: string): HostError {
@@ -108,7 +112,9 @@ export class HostError extends Error {
   }
 
   static KEY_MISMATCH (what: string, given: string, served: string): HostError {
-    return new HostError(`The host serves ${what} dat://${served}, not dat://${given} as given: this is not the ${what} you asked to verify.`, 'KEY_MISMATCH')
+    const err = new HostError(`The host serves ${what} dat://${served}, not dat://${given} as given: this is not the ${what} you asked to verify.`, 'KEY_MISMATCH')
+    err.data = { what, given, served }
+    return err
   }
 
   static NOT_A_NODEVMS_HOST (url: string, missing: string): HostError {
@@ -116,7 +122,9 @@ export class HostError extends Error {
   }
 
   static HISTORY_REWRITTEN (key: string, verifiedLength: number, detail: string): HostError {
-    return new HostError(`The host rewrote the history of call log dat://${key}: this store verified its first ${verifiedLength} entries before, and now ${detail}. A host must never truncate or fork its log.`, 'HISTORY_REWRITTEN')
+    const err = new HostError(`The host rewrote the history of call log dat://${key}: this store verified its first ${verifiedLength} entries before, and now ${detail}. A host must never truncate or fork its log.`, 'HISTORY_REWRITTEN')
+    err.data = { key, verifiedLength, detail }
+    return err
   }
 
   static HOST_RUNNING (dir: string, cause?: unknown): HostError {
