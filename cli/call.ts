@@ -1,5 +1,6 @@
 // nodevms call <url> <method> [json-args...]: one call, its JSON result on stdout.
 import { connect } from '../host/client.js'
+import { clientIdentity } from '../host/identity.js'
 import { CliError } from './output.js'
 
 export function parseJsonArgs (args: string[]): unknown[] {
@@ -12,9 +13,11 @@ export function parseJsonArgs (args: string[]): unknown[] {
   })
 }
 
-export async function runCall (url: string, method: string, rawArgs: string[], opts: { user?: string, timeout?: number | string }): Promise<number> {
+export async function runCall (url: string, method: string, rawArgs: string[], opts: { user?: string, timeout?: number | string, identity?: string }): Promise<number> {
   const args = parseJsonArgs(rawArgs)
-  const client = await connect(url, { user: opts.user, timeout: opts.timeout === undefined ? undefined : Number(opts.timeout) * 1000 })
+  // --user asks for a debug name: the default identity then stays out of it (a signature would win).
+  const identity = opts.user !== undefined && opts.identity === undefined ? undefined : await clientIdentity(opts.identity)
+  const client = await connect(url, { user: opts.user, identity, timeout: opts.timeout === undefined ? undefined : Number(opts.timeout) * 1000 })
   try {
     const result = await client.call(method, ...args)
     process.stdout.write(JSON.stringify(result === undefined ? null : result) + '\n')

@@ -16,6 +16,7 @@ export interface ExecOptions {
   memory?: number | string
   timeout?: number | string
   new?: boolean
+  anonymous?: boolean   // cac: --no-anonymous sets false
 }
 
 function positiveNumber (value: number | string | undefined, flag: string): number | undefined {
@@ -54,7 +55,8 @@ export async function runExec (script: string, opts: ExecOptions): Promise<() =>
     gasLimit: gas,
     memoryLimit: memoryMb === undefined ? undefined : Math.round(memoryMb * 1024 * 1024),
     timeoutMs: timeoutS === undefined ? undefined : Math.round(timeoutS * 1000),
-    refuseUpgrade: opts.new === true
+    refuseUpgrade: opts.new === true,
+    allowAnonymous: opts.anonymous !== false
   })
   try {
     await host.ready()
@@ -74,6 +76,7 @@ export async function runExec (script: string, opts: ExecOptions): Promise<() =>
   process.stdout.write(`Serving directory ${dir}\n`)
   process.stdout.write(`Files:    dat://${host.filesKey}\n`)
   process.stdout.write(`Call log: dat://${host.callLogKey}\n`)
+  if (opts.anonymous === false) process.stderr.write('Signed calls only (--no-anonymous): unsigned calls are refused.\n')
   if (opts.debug === true) process.stderr.write('Debug mode: clients may name themselves with ?user=NAME. Do not use it in production.\n')
   return async () => {
     await server.close()

@@ -6,6 +6,7 @@ import { EngineError } from '../engine/index.js'
 import { HostError } from '../host/index.js'
 import { runCall } from './call.js'
 import { runExec } from './exec.js'
+import { runId } from './id.js'
 import { runRepl } from './repl.js'
 import { runVerify } from './verify.js'
 import { CliError, printError } from './output.js'
@@ -38,6 +39,7 @@ cli.command('exec <script>', 'Run a backend script and serve its methods over We
   .option('--memory <mb>', 'Memory limit of the script, in MB')
   .option('--timeout <seconds>', 'Wall-clock safety net per call, in seconds', { default: 5 })
   .option('--new', 'Refuse to start if the script differs from the one in the log')
+  .option('--no-anonymous', 'Refuse unsigned calls: every call must be signed by an identity')
   .action(async (script: string, opts: Record<string, unknown>) => {
     const stop = await runExec(script, opts)
     let stopping = false
@@ -54,14 +56,16 @@ cli.command('exec <script>', 'Run a backend script and serve its methods over We
 cli.command('call <url> <method> [...args]', 'Call one method; arguments are JSON; prints the JSON result')
   .option('--user <name>', 'Debug-mode caller name (the host must run with --debug)')
   .option('--timeout <seconds>', 'Give up after this many seconds', { default: 30 })
-  .action(async (url: string, method: string, args: string[], opts: { user?: string, timeout?: number }) => {
+  .option('--identity <file>', 'Sign the call with this identity (default: ~/.nodevms/identity, when it exists)')
+  .action(async (url: string, method: string, args: string[], opts: { user?: string, timeout?: number, identity?: string }) => {
     process.exitCode = await runCall(url, method, args, opts)
   })
 
 cli.command('repl <url>', 'Open a REPL with a `client` connected to a host')
   .option('--user <name>', 'Debug-mode caller name (the host must run with --debug)')
   .option('--exec <code>', 'Evaluate one expression, print its result and exit')
-  .action(async (url: string, opts: { user?: string, exec?: string }) => {
+  .option('--identity <file>', 'Sign calls with this identity (default: ~/.nodevms/identity, when it exists)')
+  .action(async (url: string, opts: { user?: string, exec?: string, identity?: string }) => {
     process.exitCode = await runRepl(url, opts)
   })
 
@@ -74,6 +78,12 @@ cli.command('verify [url]', 'Replicate a host\'s call log and files, replay ever
   .option('--allow-engine-mismatch', 'Replay even if the log was written by another engine version')
   .action(async (url: string | undefined, opts: { files?: string, log?: string, json?: boolean, dir?: string, store?: string, allowEngineMismatch?: boolean }) => {
     process.exitCode = await runVerify(url, opts)
+  })
+
+cli.command('id', 'Create or show your ed25519 identity; prints its public key hex')
+  .option('--identity <file>', 'Identity file (default: ~/.nodevms/identity)')
+  .action(async (opts: { identity?: string }) => {
+    process.exitCode = await runId(opts)
   })
 
 cli.help()

@@ -6,8 +6,9 @@ import repl from 'node:repl'
 import { PassThrough } from 'node:stream'
 import { inspect } from 'node:util'
 import { connect, type Client } from '../host/client.js'
+import { clientIdentity } from '../host/identity.js'
 
-export interface ReplOptions { user?: string, exec?: string, timeout?: number | string }
+export interface ReplOptions { user?: string, exec?: string, timeout?: number | string, identity?: string }
 
 const isThenable = (v: unknown): v is PromiseLike<unknown> =>
   v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as { then?: unknown }).then === 'function'
@@ -21,7 +22,9 @@ function describe (err: unknown): string {
 export async function runRepl (url: string, opts: ReplOptions): Promise<number> {
   const quiet = opts.exec !== undefined
   if (!quiet) process.stderr.write('Connecting...\n')
-  const client = await connect(url, { user: opts.user, timeout: opts.timeout === undefined ? undefined : Number(opts.timeout) * 1000 })
+  // --user asks for a debug name: the default identity then stays out of it (a signature would win).
+  const identity = opts.user !== undefined && opts.identity === undefined ? undefined : await clientIdentity(opts.identity)
+  const client = await connect(url, { user: opts.user, identity, timeout: opts.timeout === undefined ? undefined : Number(opts.timeout) * 1000 })
   if (opts.exec !== undefined) return await execOnce(client, opts.exec)
   process.stderr.write("Connected.\nYou can use 'client' object to access the backend.\n")
 

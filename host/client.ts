@@ -1,15 +1,23 @@
 // The JS client (nodevms/client and nodevms): JSON-RPC 2.0 over WebSocket to `nodevms exec` (CONTRACT §5).
 //   const client = await connect('localhost:5555'); await client.increment()
+//   const signed = await connect('localhost:5555', { identity: (await loadOrCreateIdentity()).identity })
 // Remote methods become async functions on the client, except names the client itself uses (close, on, ...):
 // those stay callable as client.call(name, ...args).
 import { EventEmitter } from 'node:events'
 import { WebSocket } from 'ws'
 import { ClientError } from './errors.js'
+import { identityId, type Identity } from './identity.js'
+import { AUTH_RPC_CODES, logKeyFromUrl, signCall } from './signed-call.js'
+
+// Identities for connect(url, { identity }): the same files `nodevms id` manages.
+export { createIdentity, loadIdentity, loadOrCreateIdentity, defaultIdentityPath, identityId } from './identity.js'
+export type { Identity } from './identity.js'
 
 export interface ConnectOptions {
   user?: string                      // debug user name, sent as ?user= (the host must run with --debug)
   timeout?: number                   // per call and for connecting, ms (default 30 s)
   headers?: Record<string, string>   // extra HTTP headers for the WebSocket upgrade
+  identity?: Identity                // an ed25519 key pair: every call is signed (CONTRACT §5)
 }
 
 export interface HandshakeInfo { methods: string[], callLogUrl?: string, filesArchiveUrl?: string, [key: string]: unknown }
@@ -96,7 +104,24 @@ function attempt (href: string, opts: { headers?: Record<string, string>, timeou
   })
 }
 
-interface Pending { method: string, resolve: (value: unknown) => void, reject: (err: Error) => void, timer: NodeJS.Timeout }
+interface Pending {
+  method: string, resolve: (value: unknown) => void, reject: (err: Error) => void, timer: NodeJS.Timeout
+  /** A signed call refused for a stale counter (-32002, never run): sends it again with a greater one; false when out of retries. */
+  resign?: (last: unknown) => boolean
+}
+
+interface Signer { identity: Identity, pubkey: string, logKey: string }
+
+const STALE_COUNTER_RETRIES = 3
+/** The last counter used per public key, shared by every client in this process. */
+const lastCounters = new Map<string, number>()
+
+/** Strictly increasing per key, and across restarts of the client: microseconds since the epoch, or last + 1. */
+function nextCounter (pubkey: string, above = -1): number {
+  const counter = Math.max(Date.now() * 1000, (lastCounters.get(pubkey) ?? -1) + 1, above + 1)
+  lastCounters.set(pubkey, counter)
+  return counter
+}
 
 /** nodevms-client compatible: `const client = new RPCClient(); await client.connect('localhost:5555')`. Events: open, close, error. */
 export class RPCClient extends EventEmitter {
@@ -105,6 +130,7 @@ export class RPCClient extends EventEmitter {
   /** The handshake result: { methods, callLogUrl, filesArchiveUrl, ... }. */
   info: HandshakeInfo | null = null
   private ws: WebSocket | null = null
+  private signer: Signer | null = null
   private readonly pending = new Map<number, Pending>()
   private nextId = 1
   private timeout: number
@@ -113,6 +139,9 @@ export class RPCClient extends EventEmitter {
     super()
     this.timeout = opts.timeout ?? DEFAULT_TIMEOUT_MS
   }
+
+  /** The hex public key that signs this client's calls (System.caller.id on the host), or null. */
+  get pubkey (): string | null { return this.signer?.pubkey ?? null }
 
   /** The remote methods listed by the handshake. */
   get methods (): string[] { return this.info?.methods ?? [] }
@@ -127,6 +156,7 @@ export class RPCClient extends EventEmitter {
     if (opts.user) href.searchParams.set('user', opts.user)
     this.url = `${href.protocol}//${href.host}`
     if (opts.timeout !== undefined) this.timeout = opts.timeout
+    this.signer = null
     const ws = await openWebSocket(href.href, { headers: opts.headers, timeout: this.timeout })
     this.ws = ws
     ws.on('message', (data) => this.onMessage(String(data)))
@@ -136,6 +166,11 @@ export class RPCClient extends EventEmitter {
     try {
       this.info = await this.call('handshake') as HandshakeInfo
       if (!this.info || !Array.isArray(this.info.methods)) throw new TypeError(`${this.url} is not a nodevms host: its handshake has no methods list`)
+      if (opts.identity !== undefined) {
+        const logKey = logKeyFromUrl(this.info.callLogUrl)
+        if (logKey === null) throw new ClientError(`${this.url} gave no call log key in its handshake (callLogUrl), so calls cannot be signed for it.`, 'NO_CALL_LOG')
+        this.signer = { identity: opts.identity, pubkey: identityId(opts.identity), logKey }
+      }
     } catch (err) {
       await this.close()
       throw err
@@ -153,21 +188,41 @@ export class RPCClient extends EventEmitter {
     if (!ws || ws.readyState !== WebSocket.OPEN) {
       return Promise.reject(this.url && ws ? ClientError.CONNECTION_CLOSED(this.url, method) : ClientError.NOT_CONNECTED(method))
     }
-    const id = this.nextId++
-    let text: string
+    let argsText: string
     try {
-      text = JSON.stringify({ jsonrpc: '2.0', id, method, params: args })
+      argsText = JSON.stringify(args)
     } catch (err) {
       return Promise.reject(new TypeError(`The arguments of ${method}() are not JSON: ${(err as Error).message}`))
     }
+    const tail = `,"method":${JSON.stringify(method)},"params":${argsText}`
+    const signer = method === 'handshake' ? null : this.signer
+    // The signature covers the params as the host will parse them (toJSON applied, undefined dropped).
+    const params = signer === null ? null : JSON.parse(argsText) as unknown[]
     return new Promise((resolve, reject) => {
+      let id = 0
+      let retries = 0
+      const send = (above?: number) => {
+        id = this.nextId++
+        const pending: Pending = { method, resolve, reject, timer }
+        let text = `{"jsonrpc":"2.0","id":${id}${tail}}`
+        if (signer !== null) {
+          const auth = signCall(signer.identity, signer.logKey, method, params!, nextCounter(signer.pubkey, above))
+          text = `{"jsonrpc":"2.0","id":${id}${tail},"auth":${JSON.stringify(auth)}}`
+          pending.resign = (last) => {
+            if (retries++ >= STALE_COUNTER_RETRIES || this.ws !== ws || ws.readyState !== WebSocket.OPEN) return false
+            send(Number.isSafeInteger(last) ? last as number : undefined)
+            return true
+          }
+        }
+        this.pending.set(id, pending)
+        ws.send(text)
+      }
       const ms = this.timeout
       const timer = setTimeout(() => {
         this.pending.delete(id)
         reject(ClientError.CALL_TIMEOUT(this.url ?? '', method, ms))
       }, ms)
-      this.pending.set(id, { method, resolve, reject, timer })
-      ws.send(text)
+      send()
     })
   }
 
@@ -196,6 +251,7 @@ export class RPCClient extends EventEmitter {
       const pending = typeof res?.id === 'number' ? this.pending.get(res.id) : undefined
       if (!pending) continue
       this.pending.delete(res.id)
+      if (res.error?.code === AUTH_RPC_CODES.STALE_COUNTER && pending.resign?.(res.error.data?.last) === true) continue
       clearTimeout(pending.timer)
       if (res.error) pending.reject(new RpcError(res.error))
       else pending.resolve(res.result)

@@ -151,7 +151,7 @@ declare module 'hyperswarm' {
   import type HyperDHT from 'hyperdht'
   import type { DhtNode } from 'hyperdht'
   export interface PeerInfo { publicKey: Buffer, topics: Buffer[], client: boolean }
-  export interface PeerDiscovery { flushed (): Promise<void>, refresh (opts?: { client?: boolean, server?: boolean }): Promise<void>, destroy (): Promise<void> }
+  export interface PeerDiscoverySession { flushed (): Promise<void>, refresh (opts?: { client?: boolean, server?: boolean }): Promise<void>, destroy (): Promise<void> }
   export interface SwarmConnection extends Duplex { remotePublicKey: Buffer, publicKey: Buffer }
   export default class Hyperswarm extends EventEmitter {
     constructor (opts?: { bootstrap?: DhtNode[], dht?: HyperDHT, keyPair?: { publicKey: Buffer, secretKey: Buffer }, maxPeers?: number })
@@ -159,7 +159,7 @@ declare module 'hyperswarm' {
     readonly connections: Set<SwarmConnection>
     readonly peers: Map<string, PeerInfo>
     readonly destroyed: boolean
-    join (topic: Buffer, opts?: { server?: boolean, client?: boolean }): PeerDiscovery
+    join (topic: Buffer, opts?: { server?: boolean, client?: boolean }): PeerDiscoverySession
     leave (topic: Buffer): Promise<void>
     listen (): Promise<void>
     flush (): Promise<boolean>
