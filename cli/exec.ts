@@ -5,6 +5,8 @@ import { EngineError } from '../engine/index.js'
 import { Host } from '../host/index.js'
 import { RpcServer } from '../host/rpc-server.js'
 import { CliError } from './output.js'
+import { startSwarm, type SwarmHandle } from '../host/swarm.js'
+import { hyperLines, parseBootstrap } from './swarm-options.js'
 
 export interface ExecOptions {
   port?: number | string
@@ -16,6 +18,8 @@ export interface ExecOptions {
   memory?: number | string
   timeout?: number | string
   new?: boolean
+  swarm?: boolean
+  bootstrap?: string | string[]
   anonymous?: boolean   // cac: --no-anonymous sets false
 }
 
@@ -39,6 +43,8 @@ function readScript (path: string): string {
 export async function runExec (script: string, opts: ExecOptions): Promise<() => Promise<void>> {
   const scriptPath = resolve(script)
   const source = readScript(scriptPath)
+  if (opts.swarm !== true && opts.bootstrap !== undefined) throw CliError.usage('--bootstrap goes with --swarm: add --swarm to publish on the Dat network')
+  const bootstrap = opts.swarm === true ? parseBootstrap(opts.bootstrap, 'exec --swarm') : null
   const port = opts.port === undefined ? 5555 : Number(opts.port)
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw CliError.usage(`--port needs a port number (0 picks a free one), got ${JSON.stringify(opts.port)}`)
   const gas = positiveNumber(opts.gas, '--gas')
@@ -71,14 +77,29 @@ export async function runExec (script: string, opts: ExecOptions): Promise<() =>
     await host.close()
     throw err
   }
+  let swarm: SwarmHandle | null = null
+  if (bootstrap !== null) {
+    try {
+      swarm = await startSwarm(host.store, { bootstrap, topics: [host.log.core, host.drive.core] })
+    } catch (err) {
+      await server.close()
+      await host.close()
+      throw err
+    }
+  }
   if (host.report.upgraded) process.stderr.write(`Logged an upgrade: ${basename(scriptPath)} differs from the script in the log.\n`)
   process.stdout.write(`Serving at ${listenHost}:${server.port}\n`)
   process.stdout.write(`Serving directory ${dir}\n`)
   process.stdout.write(`Files:    dat://${host.filesKey}\n`)
   process.stdout.write(`Call log: dat://${host.callLogKey}\n`)
+  if (swarm !== null) {
+    for (const line of hyperLines(host)) process.stdout.write(line + '\n')
+    process.stderr.write(`Announced on the Dat network (bootstrap ${bootstrap!.map((n) => `${n.host}:${n.port}`).join(',')})\n`)
+  }
   if (opts.anonymous === false) process.stderr.write('Signed calls only (--no-anonymous): unsigned calls are refused.\n')
   if (opts.debug === true) process.stderr.write('Debug mode: clients may name themselves with ?user=NAME. Do not use it in production.\n')
   return async () => {
+    await swarm?.close()
     await server.close()
     await host.close()
   }

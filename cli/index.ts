@@ -8,6 +8,7 @@ import { runCall } from './call.js'
 import { runExec } from './exec.js'
 import { runId } from './id.js'
 import { runRepl } from './repl.js'
+import { runSeed } from './seed.js'
 import { runVerify } from './verify.js'
 import { CliError, printError } from './output.js'
 
@@ -39,6 +40,8 @@ cli.command('exec <script>', 'Run a backend script and serve its methods over We
   .option('--memory <mb>', 'Memory limit of the script, in MB')
   .option('--timeout <seconds>', 'Wall-clock safety net per call, in seconds', { default: 5 })
   .option('--new', 'Refuse to start if the script differs from the one in the log')
+  .option('--swarm', 'Also publish the call log and files on the Dat network (Hyperswarm); needs --bootstrap')
+  .option('--bootstrap <nodes>', 'DHT bootstrap nodes HOST:PORT[,...], required with --swarm: the public DHT is never used by default')
   .option('--no-anonymous', 'Refuse unsigned calls: every call must be signed by an identity')
   .action(async (script: string, opts: Record<string, unknown>) => {
     const stop = await runExec(script, opts)
@@ -76,7 +79,9 @@ cli.command('verify [url]', 'Replicate a host\'s call log and files, replay ever
   .option('--dir <dir>', 'Verify a stopped host\'s directory, offline')
   .option('--store <dir>', 'Keep the replicated cores here, to catch a host that rewrites history later')
   .option('--allow-engine-mismatch', 'Replay even if the log was written by another engine version')
-  .action(async (url: string | undefined, opts: { files?: string, log?: string, json?: boolean, dir?: string, store?: string, allowEngineMismatch?: boolean }) => {
+  .option('--bootstrap <nodes>', 'With dat://KEY: DHT bootstrap nodes HOST:PORT[,...] (required: the public DHT is never used by default)')
+  .option('--timeout <seconds>', 'With dat://KEY: how long to look for peers (default 30)')
+  .action(async (url: string | undefined, opts: { files?: string, log?: string, json?: boolean, dir?: string, store?: string, allowEngineMismatch?: boolean, bootstrap?: string | string[], timeout?: number }) => {
     process.exitCode = await runVerify(url, opts)
   })
 
@@ -84,6 +89,23 @@ cli.command('id', 'Create or show your ed25519 identity; prints its public key h
   .option('--identity <file>', 'Identity file (default: ~/.nodevms/identity)')
   .action(async (opts: { identity?: string }) => {
     process.exitCode = await runId(opts)
+  })
+
+cli.command('seed <key>', 'Mirror a backend by its call log key: follow, verify and serve it on the Dat network')
+  .option('--dir <dir>', 'Where the mirror keeps its copy of the log and files (required)')
+  .option('--bootstrap <nodes>', 'DHT bootstrap nodes HOST:PORT[,...] (required: the public DHT is never used by default)')
+  .option('--allow-engine-mismatch', 'Replay even if the log was written by another engine version')
+  .action(async (key: string, opts: { dir?: string, bootstrap?: string | string[], allowEngineMismatch?: boolean }) => {
+    const stop = await runSeed(key, opts)
+    let stopping = false
+    const shutdown = (signal: string) => {
+      if (stopping) return
+      stopping = true
+      process.stderr.write(`\n${signal}: closing the mirror...\n`)
+      stop().then((code) => process.exit(code), (err) => fail(err))
+    }
+    process.on('SIGINT', () => shutdown('SIGINT'))
+    process.on('SIGTERM', () => shutdown('SIGTERM'))
   })
 
 cli.help()

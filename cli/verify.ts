@@ -4,6 +4,8 @@ import { ClientError } from '../host/errors.js'
 import { verifyLog, type VerifyDivergence, type VerifyReport } from '../host/verifier.js'
 import { openHostDir, openRemote, type VerifySource } from '../host/verify-remote.js'
 import { dim, green, red, useColour } from './output.js'
+import { openSwarmRemote } from '../host/swarm-remote.js'
+import { isDatTarget, parseBootstrap, parseDatKey, parseSeconds } from './swarm-options.js'
 
 export interface VerifyCliOptions {
   files?: string
@@ -12,11 +14,13 @@ export interface VerifyCliOptions {
   dir?: string
   store?: string
   allowEngineMismatch?: boolean
+  bootstrap?: string | string[]
+  timeout?: number | string
 }
 
 /** Errors that mean "could not even start": exit 2 (CONTRACT §4). */
 const USAGE_CODES = new Set(['USAGE', 'BAD_URL', 'CONNECTION_FAILED', 'CALL_TIMEOUT', 'CONNECTION_CLOSED', 'BAD_KEY',
-  'NOT_A_NODEVMS_HOST', 'NOT_A_NODEVMS_LOG', 'HOST_RUNNING', 'NOT_A_HOST_DIR'])
+  'NOT_A_NODEVMS_HOST', 'NOT_A_NODEVMS_LOG', 'HOST_RUNNING', 'NOT_A_HOST_DIR', 'NO_PEERS', 'SWARM_NO_BOOTSTRAP'])
 /** Errors that are a verdict: the host is not what it claims. */
 const MISMATCH_FIELDS: Record<string, (data: Record<string, unknown>) => Pick<VerifyDivergence, 'field' | 'expected' | 'actual'>> = {
   KEY_MISMATCH: (d) => ({ field: d.what === 'call log' ? 'log.key' : 'files.key', expected: d.given, actual: d.served }),
@@ -36,7 +40,9 @@ export async function runVerify (target: string | undefined, opts: VerifyCliOpti
     if (opts.dir === undefined) process.stderr.write(json ? '' : `${dim(`Replicating the call log and files from ${target}...`)}\n`)
     source = opts.dir !== undefined
       ? await openHostDir(opts.dir)
-      : await openRemote(target!, { store: opts.store, expect: { log: opts.log, files: opts.files } })
+      : isDatTarget(target!)
+        ? await openSwarmSource(target!, opts)
+        : await openRemote(target!, { store: opts.store, expect: { log: opts.log, files: opts.files } })
     const report = await verifyLog(source.log, source.drive, {
       allowEngineMismatch: opts.allowEngineMismatch === true,
       onProgress: (done, total) => progress.update(done, total)
@@ -52,6 +58,16 @@ export async function runVerify (target: string | undefined, opts: VerifyCliOpti
   } finally {
     await source?.close()
   }
+}
+
+/** verify dat://KEY: the log and files from whatever peers serve them on the swarm. */
+async function openSwarmSource (target: string, opts: VerifyCliOptions): Promise<VerifySource> {
+  const key = parseDatKey(target)
+  const bootstrap = parseBootstrap(opts.bootstrap, 'verify dat://KEY')
+  if (opts.store !== undefined) throw usage('--store is not supported with dat://KEY yet')
+  if (opts.log !== undefined && parseDatKey(opts.log) !== key) throw usage(`--log ${opts.log} is not the key being verified`)
+  const expectFiles = opts.files === undefined ? undefined : parseDatKey(opts.files, 'files archive')
+  return await openSwarmRemote(key, { bootstrap, timeoutMs: parseSeconds(opts.timeout, '--timeout'), expectFiles })
 }
 
 function usage (message: string): Error & { code: string } {
