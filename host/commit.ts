@@ -1,23 +1,63 @@
-// Log-first group commit, and crash recovery at start-up.
+// Group commit, and crash recovery at start-up.
 //
-// A call's entry (with its file changes) is appended to the call log first; then each call's changes
-// are applied to the drive as one bee batch. Calls that execute while a flush runs wait for the next
-// flush, which appends all their entries at once. A caller hears its result only after both steps.
-// A crash between the two steps leaves entries whose filesVersion is above the drive's version:
-// recover() re-applies exactly those, from the log, without running anything.
+// Calls execute one at a time; each call's entry and its net file changes wait here. A flush writes a
+// whole group through one storage atom (hypercore 11: `core.state.storage.createAtom()`, sessions
+// opened with `{ atom }`): the group's blobs in one append to the blobs core, each call's changes as its
+// own hyperbee batch (so every call's filesVersion stays a readable checkout, see drive-files.ts), and
+// the group's entries in one append to the call log. `atom.flush()` is one RocksDB write, so a call's
+// entry and its file changes become durable together, and only then does its caller hear the result.
+// Calls that execute while a flush runs form the next group.
+// The atom and its sessions live as long as the host: after open(), every write to the log and the
+// drive goes through them (an atom's flush overwrites blocks appended beside it). Hyperdrive cannot
+// write through an atom, so the bee entries are written in Hyperdrive's own on-disk layout (below).
+// Each call's batch must land on the filesVersion its entry predicted, checked before the flush; on any
+// failure nothing of the group is written and the host stops taking calls.
+//
+// Start-up still handles a log that is ahead of the drive (a directory written before the atom, or a
+// storage that broke its promise): recover() re-applies exactly the logged changes whose filesVersion
+// is above the drive's version, without running anything.
+// The index of the newest init/restart/upgrade entry is kept in the log core's user data, written in
+// the same atom as the entry, so start-up reads only the tail of the log, however long it is.
+import type Hypercore from 'hypercore'
 import type Hyperdrive from 'hyperdrive'
-import { decodeChanges, type CallEntry, type CallLog, type LogEntry } from './call-log.js'
-import { applyChanges, type Change } from './drive-files.js'
+import { normalizePath } from '../engine/index.js'
+import { CallLog, decodeChanges, type CallEntry, type LogEntry } from './call-log.js'
+import { applyChanges, predictVersion, type Change } from './drive-files.js'
 import { HostError } from './errors.js'
 import type { PendingFiles } from './pending-files.js'
+import { StateRoot } from './state-root.js'
 
-interface Waiting { entry: CallEntry, changes: readonly Change[], resolve: () => void, reject: (err: Error) => void }
+/** One executed call waiting for its group: its entry, net changes, and their content hashes. */
+interface Waiting {
+  entry: CallEntry
+  changes: readonly Change[]
+  hashes: ReadonlyArray<Uint8Array | null>
+  resolve: () => void
+  reject: (err: Error) => void
+}
+
+// The user-data key (on the log core) holding the index of the newest lifecycle entry, uint32 LE.
+const LIFECYCLE_KEY = 'nodevms/lifecycle-index'
+// Hyperdrive's on-disk layout, which a Hyperdrive reads back: file entries live in its hyperbee under
+// 'files' 0x00 <path> (sub-encoder), with JSON values, and blobs are cut in 64 KiB blocks (hyperblobs).
+const FILES_PREFIX = Buffer.from('files\u0000', 'utf8')
+const BLOB_BLOCK = 65536
+
+interface Bee { version: number, ready (): Promise<void>, close (): Promise<void>, batch (): BeeBatch }
+interface BeeBatch { put (key: Buffer, value: unknown): Promise<void>, del (key: Buffer): Promise<void>, flush (): Promise<void> }
+type BeeClass = new (core: Hypercore, opts: Record<string, unknown>) => Bee
+interface Atom { flush (): Promise<void> }
+interface UserData { setUserData (key: string, value: Buffer): Promise<void>, getUserData (key: string): Promise<Buffer | null> }
+interface BlobId { blockOffset: number, blockLength: number, byteOffset: number, byteLength: number }
+
+interface Writers { atom: Atom, log: CallLog, logCore: Hypercore, blobs: Hypercore, beeCore: Hypercore, bee: Bee }
 
 export class GroupCommitter {
   private waiting: Waiting[] = []
   private flushing: Promise<void> | null = null
   private failure: Error | null = null
-  /** Entries appended per flush, for diagnostics and the bench. */
+  private writers: Writers | null = null
+  /** Calls per flush, for diagnostics and the bench. */
   readonly groupSizes: number[] = []
 
   constructor (
@@ -26,24 +66,63 @@ export class GroupCommitter {
     private readonly pending: PendingFiles
   ) {}
 
-  /** Resolves once the entry is in the log and its changes are on the drive. */
-  submit (entry: CallEntry, changes: readonly Change[]): Promise<void> {
+  /**
+   * Opens the atom and the atomic sessions (log, drive index, blobs) that every later write goes through.
+   * Call it after recovery: from here on, nothing may write these cores any other way, since an atom's
+   * flush overwrites what was appended beside it.
+   */
+  async open (): Promise<void> {
+    const atom = (this.drive.core as unknown as { state: { storage: { createAtom (): Atom } } }).state.storage.createAtom()
+    const blobs = (await this.drive.getBlobs()) as { core: Hypercore }
+    const logCore = this.log.core.session({ atom })
+    const beeCore = this.drive.core.session({ atom })
+    const Bee = this.drive.db.constructor as BeeClass
+    this.writers = {
+      atom,
+      log: new CallLog(logCore),
+      logCore,
+      blobs: blobs.core.session({ atom }),
+      beeCore,
+      bee: new Bee(beeCore, { keyEncoding: 'binary', valueEncoding: 'json', metadata: this.drive.db.metadata, extension: false })
+    }
+    await Promise.all([logCore.ready(), this.writers.blobs.ready(), this.writers.bee.ready()])
+  }
+
+  /** Waits for the last flush, then closes the atomic sessions (what is staged but unflushed is dropped). */
+  async close (): Promise<void> {
+    await this.idle()
+    const w = this.writers
+    this.writers = null
+    if (w !== null) await Promise.all([w.bee.close(), w.blobs.close(), w.logCore.close()].map((p) => p.catch(() => {})))
+  }
+
+  /** Resolves once the entry and its file changes are durable (one atom with the rest of its group). */
+  submit (entry: CallEntry, changes: readonly Change[], hashes: ReadonlyArray<Uint8Array | null>): Promise<void> {
     if (this.failure !== null) return Promise.reject(this.failure)
-    const done = new Promise<void>((resolve, reject) => this.waiting.push({ entry, changes, resolve, reject }))
+    const done = new Promise<void>((resolve, reject) => this.waiting.push({ entry, changes, hashes, resolve, reject }))
     this.kick()
     return done
   }
 
-  /** Appends lifecycle entries (restart, upgrade) directly; nothing may be waiting. */
-  async appendNow (entry: LogEntry): Promise<void> {
+  /** Appends a lifecycle entry (init, restart, upgrade) and records its index; waits for calls first. */
+  async appendLifecycle (entry: LogEntry): Promise<void> {
     await this.idle()
-    await this.log.append([entry])
+    const w = this.writable()
+    const index = w.log.length
+    await w.log.append([entry])
+    await (w.logCore as unknown as UserData).setUserData(LIFECYCLE_KEY, uint32(index))
+    await w.atom.flush()
   }
 
   get failed (): Error | null { return this.failure }
 
   async idle (): Promise<void> {
     while (this.flushing !== null) await this.flushing
+  }
+
+  private writable (): Writers {
+    if (this.writers === null) throw new Error('GroupCommitter is not open')
+    return this.writers
   }
 
   private kick (): void {
@@ -57,19 +136,73 @@ export class GroupCommitter {
   private async flush (): Promise<void> {
     const group = this.waiting.splice(0)
     this.groupSizes.push(group.length)
-    const changes = group.map((w) => w.changes)
     try {
-      await this.log.append(group.map((w) => w.entry))
-      await applyChanges(this.drive, changes)
-      this.pending.shift(changes)
+      await this.writeGroup(group)
+      this.pending.shift(group.map((w) => w.changes))
     } catch (err) {
-      // Memory is ahead of storage now: refuse everything until a restart recovers from the log.
+      // Memory (and the atom) are ahead of storage now: refuse everything until a restart starts again from the log.
       this.failure = HostError.COMMIT_FAILED(err)
       for (const w of [...group, ...this.waiting.splice(0)]) w.reject(this.failure)
       return
     }
     for (const w of group) w.resolve()
   }
+
+  /** Stages a group's blobs, per-call bee batches and entries in the atom, then writes it at once. */
+  private async writeGroup (group: readonly Waiting[]): Promise<void> {
+    const w = this.writable()
+    if (group.some((call) => call.changes.length > 0)) {
+      const ids = await appendBlobs(w.blobs, group)
+      let version = Math.max(1, w.beeCore.length)
+      for (let c = 0; c < group.length; c++) {
+        const { entry, changes, hashes } = group[c]
+        if (changes.length === 0) continue
+        const batch = w.bee.batch()
+        for (let i = 0; i < changes.length; i++) {
+          const [path, data] = changes[i]
+          const key = fileKey(path)
+          if (data === null) await batch.del(key)
+          else await batch.put(key, { executable: false, linkname: null, blob: ids[c][i], metadata: { sha256: Buffer.from(hashes[i] ?? StateRoot.hashContent(data)).toString('hex') } })
+        }
+        await batch.flush()
+        version = predictVersion(version, changes)
+        if (w.bee.version !== version || entry.filesVersion !== version) throw HostError.FILES_VERSION_MISMATCH(entry.filesVersion, w.bee.version)
+      }
+    }
+    await w.log.append(group.map((call) => call.entry))
+    await w.atom.flush()
+  }
+}
+
+/** One append of every blob of the group; returns each change's blob id (null for a delete). */
+async function appendBlobs (core: Hypercore, group: readonly Waiting[]): Promise<Array<Array<BlobId | null>>> {
+  let blockOffset = core.length
+  let byteOffset = core.byteLength
+  const blocks: Uint8Array[] = []
+  const ids = group.map(({ changes }) => changes.map(([, data]) => {
+    if (data === null) return null
+    const id = { blockOffset, blockLength: 0, byteOffset, byteLength: data.byteLength }
+    for (let at = 0; at < data.byteLength; at += BLOB_BLOCK) {
+      blocks.push(data.subarray(at, at + BLOB_BLOCK))
+      id.blockLength++
+    }
+    blockOffset += id.blockLength
+    byteOffset += data.byteLength
+    return id
+  }))
+  if (blocks.length > 0) await core.append(blocks)
+  return ids
+}
+
+function fileKey (path: string): Buffer {
+  if (path === '/' || normalizePath(path) !== path) throw new TypeError(`Not a normalised file path: ${JSON.stringify(path)}`)
+  return Buffer.concat([FILES_PREFIX, Buffer.from(path, 'utf8')])
+}
+
+function uint32 (n: number): Buffer {
+  const buf = Buffer.alloc(4)
+  buf.writeUInt32LE(n)
+  return buf
 }
 
 /** What start-up learned from the tail of the log. */
@@ -82,23 +215,42 @@ export interface LogTail {
   unapplied: CallEntry[]
 }
 
-const WINDOW = 256
+const WINDOW = 64
 
-/** Reads the log backwards to the newest lifecycle entry, collecting calls the drive has not seen. */
+/**
+ * Reads the log backwards until it has the newest lifecycle entry and every call entry the drive has
+ * not seen (filesVersion above driveVersion; filesVersion never decreases along the log).
+ */
 export async function readTail (log: CallLog, driveVersion: number): Promise<LogTail> {
+  const hinted = await lifecycleHint(log)
   const unapplied: CallEntry[] = []
   let last: LogEntry | null = null
+  let lifecycle: LogEntry | null = null
   for (let end = log.length; end > 0; end -= WINDOW) {
     const start = Math.max(0, end - WINDOW)
     const entries = await Promise.all(Array.from({ length: end - start }, (_, i) => log.get(start + i)))
     for (let i = entries.length - 1; i >= 0; i--) {
       const entry = entries[i]
       last ??= entry
-      if (entry.type !== 'call') return { lifecycle: entry, last, unapplied: unapplied.reverse() }
-      if (entry.changes.length > 0 && entry.filesVersion > driveVersion) unapplied.push(entry)
+      if (entry.type !== 'call') return { lifecycle: lifecycle ?? entry, last, unapplied: unapplied.reverse() }
+      if (entry.filesVersion > driveVersion) {
+        if (entry.changes.length > 0) unapplied.push(entry)
+      } else if (hinted !== null && start + i > hinted.index) {
+        lifecycle = hinted.entry // every older entry is on the drive, and the hint names the newest lifecycle
+        return { lifecycle, last, unapplied: unapplied.reverse() }
+      }
     }
   }
   throw HostError.LOG_CORRUPT(log.key, 'it has no init entry')
+}
+
+async function lifecycleHint (log: CallLog): Promise<{ index: number, entry: LogEntry } | null> {
+  const data = await (log.core as unknown as UserData).getUserData(LIFECYCLE_KEY)
+  if (data?.byteLength !== 4) return null
+  const index = data.readUInt32LE(0)
+  if (index >= log.length) return null
+  const entry = await log.get(index)
+  return entry.type === 'call' ? null : { index, entry }
 }
 
 /** Re-applies logged changes that a crash kept off the drive. Returns how many calls were recovered. */

@@ -9,11 +9,12 @@ import type { Duplex } from 'node:stream'
 import { createEngine, DEFAULT_LIMITS, ENGINE_NAME, ENGINE_VERSION, EngineError, wasmSha256 } from '../engine/index.js'
 import type { Engine, Files, LogFn } from '../engine/index.js'
 import { CallLog, encodeChanges, type CallAuth, type CallEntry, type EngineInfo, type Limits, type LogEntry, type Mode } from './call-log.js'
-import { GroupCommitter, readTail, recover } from './commit.js'
+import { GroupCommitter, readTail, recover, type LogTail } from './commit.js'
 import { DriveFiles, FilesTransaction, predictVersion } from './drive-files.js'
 import { HostError } from './errors.js'
 import { PendingFiles } from './pending-files.js'
 import { replicateCores } from './replication.js'
+import { CallAuthenticator } from './signed-call.js'
 import type { Service } from './rpc-server.js'
 import { StateRoot } from './state-root.js'
 
@@ -30,8 +31,10 @@ export interface HostOptions {
   gasLimit?: number
   memoryLimit?: number
   timeoutMs?: number
-  /** Calls that may wait behind the running one before new calls are refused. */
+  /** Calls that may wait behind the running one before new calls are refused (default 1024). */
   queueLimit?: number
+  /** Take unsigned calls over RPC (default true); false refuses them with -32003 (exec --no-anonymous). */
+  allowAnonymous?: boolean
   /** Refuse to start when the script differs from the one in the log (instead of logging an upgrade). */
   refuseUpgrade?: boolean
   /** Script console output. Default: stderr. */
@@ -73,6 +76,7 @@ export class Host {
   private pending!: PendingFiles
   private readonly callFiles = new CallFiles(null as unknown as Files)
   private root!: StateRoot
+  private authenticator!: CallAuthenticator
   private filesVersion = 0
   private chain: Promise<unknown> = Promise.resolve()
   private queued = 0
@@ -97,9 +101,12 @@ export class Host {
   get filesKey (): string { return this.drive.key.toString('hex') }
   get methods (): string[] { return this.engine.methods }
   get opened (): boolean { return this.opening !== null && this.engine !== undefined }
+  /** Calls per group commit so far (one atomic write each). */
+  get groupSizes (): readonly number[] { return this.committer?.groupSizes ?? [] }
 
   ready (): Promise<void> {
     this.opening ??= this.open().catch(async (err) => {
+      await this.engine?.close().catch(() => {})
       await this.closeStorage()
       throw err
     })
@@ -114,10 +121,11 @@ export class Host {
   /** Runs a call under the script-wide lock; resolves once its entry and file changes are durable. */
   async call (method: string, args: unknown[] = [], context: CallContext = {}): Promise<CallOutcome> {
     if (this.closing !== null) throw HostError.HOST_CLOSING()
+    if (this.opening === null || this.engine === undefined) throw HostError.HOST_NOT_READY()
     if (this.committer.failed) throw this.committer.failed
     if (!this.engine.methods.includes(method)) throw EngineError.METHOD_NOT_FOUND(method, this.engine.methods)
     const limit = this.options.queueLimit ?? DEFAULT_QUEUE_LIMIT
-    if (this.queued >= limit) throw HostError.QUEUE_FULL(limit)
+    if (this.queued > limit) throw HostError.QUEUE_FULL(limit) // queued counts the running call too
     this.queued++
     const executed = this.chain.then(() => this.execute(method, args, context))
     this.chain = executed.catch(() => {})
@@ -139,7 +147,8 @@ export class Host {
       handshakeInfo: () => this.handshakeInfo(),
       call: async (method, params, ctx) => {
         try {
-          const entry = await this.call(method, params, { caller: ctx.caller })
+          // Signature and counter are checked, and the counter taken, in the same tick as the call is queued.
+          const entry = await this.call(method, params, this.authenticator.admit(method, params, ctx))
           return entry.error !== undefined ? { error: entry.error } : { result: entry.result ?? null }
         } catch (err) {
           if (err instanceof EngineError && err.code === 'INVALID_ARGS') throw HostError.INVALID_PARAMS(err.message)
@@ -167,7 +176,8 @@ export class Host {
     this.callFiles.current = txn
     const record = await this.engine.call(method, args, { caller: context.caller ?? null })
     const changes = txn.changes()
-    for (const [path, data] of changes) this.root.set(path, data === null ? null : StateRoot.hashContent(data))
+    const hashes = changes.map(([, data]) => data === null ? null : StateRoot.hashContent(data))
+    changes.forEach(([path], i) => this.root.set(path, hashes[i]))
     this.filesVersion = predictVersion(this.filesVersion, changes)
     const entry: CallEntry = {
       type: 'call',
@@ -178,7 +188,7 @@ export class Host {
       stateRoot: this.root.digest()
     }
     this.pending.push(changes)
-    return { entry, durable: this.committer.submit(entry, changes) }
+    return { entry, durable: this.committer.submit(entry, changes, hashes) }
   }
 
   private async open (): Promise<void> {
@@ -199,9 +209,14 @@ export class Host {
     this.callFiles.current = this.pending
     this.committer = new GroupCommitter(this.log, this.drive, this.pending)
 
-    const lifecycle = this.log.length === 0 ? null : await this.recoverFromLog()
+    // A drive with blocks but no log is another tool's: this host writes the init entry before any file.
+    if (this.log.length === 0 && this.drive.core.length > 0) throw HostError.DIR_NOT_NODEVMS(this.dir)
+    const tail = this.log.length === 0 ? null : await this.recoverFromLog()
+    this.authenticator = await CallAuthenticator.fromLog(this.log, { allowAnonymous: this.options.allowAnonymous })
     this.filesVersion = this.drive.version
     this.root = await driveFiles.stateRoot()
+    if (tail !== null) this.checkFilesAgainst(tail.last)
+    // The engine loads before anything is appended, so a script that does not load leaves the log as it was.
     this.engine = await createEngine(this.options.source, {
       filename: this.options.filename,
       files: this.callFiles,
@@ -211,22 +226,29 @@ export class Host {
       timeoutMs: this.limits.timeoutMs,
       log: this.options.log
     })
-    await this.committer.appendNow(this.lifecycleEntry(lifecycle))
+    const lifecycle = this.lifecycleEntry(tail?.lifecycle ?? null)
+    await this.committer.open()
+    await this.committer.appendLifecycle(lifecycle)
   }
 
-  private async recoverFromLog (): Promise<LogEntry> {
+  private async recoverFromLog (): Promise<LogTail> {
     const first = await this.log.get(0)
     if (first.type !== 'init') throw HostError.LOG_CORRUPT(this.log.key, 'block 0 is not an init entry')
     if (first.filesKey !== this.filesKey) throw HostError.LOG_CORRUPT(this.log.key, `its files key ${first.filesKey} is not this directory's archive ${this.filesKey}`)
     const tail = await readTail(this.log, this.drive.version)
     this.report.recovered = await recover(this.drive, tail.unapplied)
     if (this.report.recovered > 0) this.warn(`Recovered ${this.report.recovered} logged call(s) whose file changes had not reached the files archive.`)
-    const loggedVersion = 'filesVersion' in tail.last ? tail.last.filesVersion : null
-    if (loggedVersion !== null && this.drive.version !== loggedVersion) {
-      this.warn(`The files archive is at version ${this.drive.version}, but the call log ends at version ${loggedVersion}: ` +
-        'the files were changed outside the log. They are left as they are; nodevms verify will report it.')
-    }
-    return tail.lifecycle
+    return tail
+  }
+
+  /** Warns (and leaves the files alone) when the drive is not what the log's last entry says. */
+  private checkFilesAgainst (last: LogEntry): void {
+    const logged = 'filesVersion' in last ? { version: last.filesVersion, root: last.stateRoot } : { version: 1, root: new StateRoot().digest() }
+    const root = this.root.digest()
+    if (this.drive.version === logged.version && root === logged.root) return
+    this.warn(`The files archive (version ${this.drive.version}, state root ${root}) is not what the call log ends with ` +
+      `(version ${logged.version}, state root ${logged.root}): the files were changed outside the log. ` +
+      'They are left as they are; nodevms verify will report it.')
   }
 
   private lifecycleEntry (previous: LogEntry | null): LogEntry {
@@ -271,6 +293,7 @@ export class Host {
   }
 
   private async closeStorage (): Promise<void> {
+    await this.committer?.close()
     await this.drive?.close().catch(() => {})
     await this.log?.core.close().catch(() => {})
     await this.store?.close().catch(() => {})
