@@ -2,7 +2,8 @@
 // run, so a call uses the same gas everywhere. Polls inside a live oracle's fn are not counted, and
 // the deadline is recorded by the gas position where it fired, so a replay stops at the same place.
 
-export type StopReason = 'gas' | 'deadline'
+/** 'fault': the files archive failed, and the call's remaining jobs are being run out. */
+export type StopReason = 'gas' | 'deadline' | 'fault'
 
 export class Meter {
   gas = 0

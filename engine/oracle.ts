@@ -1,5 +1,8 @@
 // The oracle tape of one call: live, it records each outcome; in a replay, it plays them back and
 // notices when the script asks for more, or fewer, than were recorded.
+import type { QuickJSHandle } from 'quickjs-emscripten'
+import type { Meter } from './meter.js'
+import type { ScriptRuntime } from './script-runtime.js'
 import type { OracleOutcome } from './types.js'
 
 /** Recorded for an oracle whose fn was cut short by the deadline: a replay stops there too. */
@@ -23,8 +26,11 @@ export class OracleTape {
     if (this.replaying === null) return undefined
     const outcome = this.replaying[this.next++]
     if (outcome === undefined) {
+      // Recorded too, so the replay's record shows how many oracles the script asked for.
       this.overrun = true
-      return JSON.stringify({ error: { name: 'ReplayDivergenceError', message: `the replay asked for oracle #${this.next - 1}, but the log recorded only ${this.replaying.length}` } })
+      const missing = { error: { name: 'ReplayDivergenceError', message: `the replay asked for oracle #${this.next - 1}, but the log recorded only ${this.replaying.length}` } }
+      this.recorded.push(missing)
+      return JSON.stringify(missing)
     }
     this.recorded.push(outcome)
     return JSON.stringify(outcome)
@@ -43,4 +49,35 @@ export class OracleTape {
     const o = this.recorded[index] as { error?: { name: string, message: string } } | undefined
     return o?.error?.name === INTERRUPTED_OUTCOME.error.name && o.error.message === INTERRUPTED_OUTCOME.error.message
   }
+}
+
+/**
+ * The host side of System.oracle(fn). Live: runs fn with gas paused and the interrupt counter saved
+ * (so the call's gas does not depend on fn), and records the outcome. Replay: plays the recorded
+ * outcome back and fn does not run. '!interrupt' tells the prelude to stop at its next poll.
+ */
+export function playOracle (tape: OracleTape, meter: Meter, runtime: ScriptRuntime, fn: QuickJSHandle): string {
+  const recorded = tape.playback()
+  if (recorded !== undefined) {
+    if (!tape.isInterrupted(tape.recorded.length - 1)) return recorded
+    meter.stop('deadline', true)
+    return '!interrupt'
+  }
+  const { ctx } = runtime
+  const saved = runtime.counter.get()
+  meter.inOracle = true
+  const ran = ctx.callFunction(runtime.runOracle, ctx.undefined, fn)
+  meter.inOracle = false
+  runtime.counter.set(saved)
+  if (ran.error) {
+    // runOracle catches everything fn throws: only the deadline interrupts it.
+    ran.error.dispose()
+    tape.record(JSON.stringify(INTERRUPTED_OUTCOME))
+    meter.stop('deadline', true)
+    return '!interrupt'
+  }
+  const json = ctx.getString(ran.value)
+  ran.value.dispose()
+  tape.record(json)
+  return json
 }

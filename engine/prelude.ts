@@ -1,20 +1,23 @@
 // Guest code, evaluated first in every QuickJS context. It evaluates to a factory that the host calls
-// with its bridge object; the factory installs the determinism guards and System, and returns the
-// entry points the host uses: load() and invoke(). Everything it needs is captured before any script
-// runs, so a script that rewrites globals only changes its own (deterministic) behaviour.
+// with its bridge object (oracle, log) and alea; the factory installs the determinism guards and
+// System, and returns the entry points the host calls: load, invoke(Name), step, requestData, settle
+// and runOracle. Everything it needs is captured before any script runs, so a script that rewrites
+// globals only changes its own (deterministic) behaviour.
 export const PRELUDE = String.raw`(function nodevmsPrelude (host, makeAlea) {
   'use strict'
   const g = globalThis
   const RealDate = Date
   const realRandom = Math.random
   const { parse: jsonParse, stringify: jsonStringify } = JSON
+  const PromiseCtor = Promise
   const then = Promise.prototype.then
   const resolved = (v) => Promise.resolve(v)
   const rejected = (e) => Promise.reject(e)
   const freeze = Object.freeze
+  const apply = Reflect.apply
   const isView = ArrayBuffer.isView
 
-  const state = { caller: null, time: undefined, rng: null, inOracle: false, loading: true }
+  const state = { caller: null, time: undefined, rng: null, inOracle: false, loading: true, outcome: undefined }
 
   function makeError (info) {
     const e = new Error(info.message)
@@ -84,12 +87,29 @@ export const PRELUDE = String.raw`(function nodevmsPrelude (host, makeAlea) {
   for (const name of ['WeakRef', 'FinalizationRegistry', 'setTimeout', 'setInterval', 'setImmediate',
     'clearTimeout', 'clearInterval', 'require', 'process', 'Buffer']) delete g[name]
 
-  // System.files: each operation is a host promise, settled in request order.
+  // System.files: requests wait in a FIFO. Between the guest's jobs the host takes the oldest one
+  // (step), performs it, and settles it (settle), so they settle in request order, one at a time.
+  let requests = []
+  let head = 0
   function fileOp (op, args, data) {
     if (state.inOracle) return rejected(makeError({ name: 'Error', message: 'System.files is unavailable inside an oracle fn' }))
     if (state.loading) return rejected(makeError({ name: 'Error', message: 'System.files is unavailable while the script loads; use it inside a method' }))
-    const p = data === undefined ? host.fileOp(op, jsonStringify(args)) : host.fileOp(op, jsonStringify(args), data)
+    let settlers
+    const p = new PromiseCtor((resolve, reject) => { settlers = [resolve, reject] })
+    requests[requests.length] = [op, args, data, settlers]
     return then.call(p, undefined, (info) => { throw makeError(jsonParse(info)) })
+  }
+  // 'R' + [op, args, has data] for the oldest unsettled request; else the call's outcome so far.
+  function step () {
+    if (head === requests.length) return state.outcome
+    const r = requests[head]
+    return 'R' + jsonStringify([r[0], r[1], r[2] !== undefined])
+  }
+  function requestData () { return requests[head][2] }
+  function settle (ok, value) {
+    const r = requests[head]
+    requests[head++] = undefined
+    r[3][ok ? 0 : 1](value)
   }
   function bytesOf (data) {
     if (data instanceof ArrayBuffer) return data.slice(0)
@@ -141,7 +161,10 @@ export const PRELUDE = String.raw`(function nodevmsPrelude (host, makeAlea) {
   // randomness); in a replay it returns the recorded outcome and fn does not run. Both parse the same JSON.
   function oracle (fn) {
     if (typeof fn !== 'function') return rejected(new TypeError('System.oracle(fn) needs a function'))
-    if (state.inOracle) return rejected(new Error('System.oracle cannot be called inside an oracle fn'))
+    // The top level runs again at every start, outside any call, so nothing could record its outcome.
+    if (state.loading) return rejected(new Error('System.oracle is unavailable while the script loads; use it inside a method'))
+    // Thrown, not rejected: fn is synchronous, so this fails fn itself with a message that says why.
+    if (state.inOracle) throw new Error('System.oracle cannot be called inside an oracle fn')
     const outcome = host.oracle(fn)
     // The deadline fired inside fn (live, or recorded so): stop at the next poll, before anything else runs.
     if (outcome === '!interrupt') for (;;) {}
@@ -195,22 +218,68 @@ export const PRELUDE = String.raw`(function nodevmsPrelude (host, makeAlea) {
     if (exp !== null && (typeof exp === 'object' || typeof exp === 'function')) {
       for (const key of Object.keys(exp)) if (typeof exp[key] === 'function') methods[key] = exp[key]
     }
-    state.loading = false
     return jsonStringify(Object.keys(methods))
   }
-  // Always resolves to 'ok' + JSON result or 'err' + JSON {name, message}; interrupts leave it pending.
-  async function invoke (name, argsJson, callerJson, time, seed) {
-    state.caller = jsonParse(callerJson)
-    state.time = time
-    state.rng = seed === undefined ? null : makeAlea(seed)
-    state.inOracle = false
+  // Outcomes are strings: 'ok' + JSON result, 'err' + JSON {name, message}, or 'oom'; a finite number
+  // result is returned as itself, which the host reads without a string round-trip.
+  function success (value, name) {
     try {
-      const fn = methods[name]
-      const result = await fn.apply(undefined, jsonParse(argsJson))
-      return 'ok' + encode(result, 'The result of ' + name)
+      const t = typeof value
+      if (t === 'number' && value - value === 0) return value
+      // Primitives need no replacer: the fast path for the common small result.
+      if (value === null || t === 'number' || t === 'string' || t === 'boolean') return 'ok' + jsonStringify(value)
+      return 'ok' + encode(value, 'The result of ' + name)
     } catch (e) {
-      return 'err' + jsonStringify(describe(e))
+      return failure(e)
     }
   }
-  return { load, invoke, runOracle }
+  function failure (e) {
+    // QuickJS throws null when it cannot even allocate the out-of-memory error.
+    if (e === null) return 'oom'
+    return 'err' + jsonStringify(describe(e))
+  }
+  // One call: [method, args, caller, time, seed] as JSON; invokeName(method) is the same call with no
+  // args, no caller and no seed, which needs no parsing. A sync method that returns a primitive, with
+  // no file request waiting, gives its outcome (never undefined) at once; anything else settles as
+  // 'await' would, and the host reads its outcome with step() once the call's jobs and requests are
+  // done. Interrupts leave no outcome.
+  function invoke (callJson) {
+    const call = jsonParse(callJson)
+    return begin(call[0], call[1], call[2], call[3], call[4])
+  }
+  function invokeName (name) {
+    return begin(name, [], null, null, null)
+  }
+  function begin (name, args, caller, time, seed) {
+    state.caller = caller
+    state.time = time === null ? undefined : time
+    state.rng = seed === null ? null : makeAlea(seed)
+    state.inOracle = false
+    state.outcome = undefined
+    // Loading ends with the first call (so the top level's own promise jobs cannot reach the files),
+    // and requests left over by an interrupted call are dropped.
+    state.loading = false
+    requests = []
+    head = 0
+    let result
+    let outcome
+    try {
+      result = apply(methods[name], undefined, args)
+      if (result === null || (typeof result !== 'object' && typeof result !== 'function')) outcome = success(result, name)
+    } catch (e) {
+      outcome = failure(e)
+    }
+    if (outcome !== undefined) {
+      if (head === requests.length) return outcome
+      // File requests are waiting: the host settles them first, then reads the outcome with step().
+      state.outcome = outcome
+      return undefined
+    }
+    const settled = (async () => {
+      try { return success(await result, name) } catch (e) { return failure(e) }
+    })()
+    then.call(settled, (text) => { state.outcome = text }, () => { state.outcome = 'oom' })
+    return undefined
+  }
+  return { load, invoke, invokeName, step, requestData, settle, runOracle }
 })`

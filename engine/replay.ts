@@ -3,22 +3,26 @@ import { canonicalJson } from './canonical-json.js'
 import { QuickJSEngine, type InternalEngineOptions } from './engine.js'
 import type { CallRecord, Divergence, ReplayResult } from './types.js'
 
-/** The fields of a record that a replay must reproduce, in the order they are reported. */
+/** The fields of a record that a replay must reproduce, after the oracle count, in the order they are reported. */
 const COMPARED = ['result', 'error', 'oracles', 'gas', 'deadlineGas', 'rebuilt'] as const
 
-/** The first field in which `actual` differs from `expected`, or null. */
+const same = (a: unknown, b: unknown) => (a === undefined) === (b === undefined) && (a === undefined || canonicalJson(a) === canonicalJson(b))
+
+/**
+ * The first field in which `actual` differs from `expected`, or null. A different oracle count comes
+ * first, since it explains every other difference; a different oracle is named by its index.
+ */
 export function compareRecords (expected: CallRecord, actual: CallRecord): { field: string, expected: unknown, actual: unknown } | null {
+  const want = expected.oracles ?? []
+  const got = actual.oracles ?? []
+  if (want.length !== got.length) return { field: 'oracles.length', expected: want.length, actual: got.length }
   for (const field of COMPARED) {
-    const a = expected[field]
-    const b = actual[field]
     if (field === 'oracles') {
-      const ea = (a as unknown[]).length
-      const eb = (b as unknown[]).length
-      if (ea !== eb) return { field: 'oracles.length', expected: ea, actual: eb }
+      const i = want.findIndex((o, k) => !same(o, got[k]))
+      if (i !== -1) return { field: `oracles[${i}]`, expected: want[i], actual: got[i] }
+      continue
     }
-    if ((a === undefined) !== (b === undefined) || (a !== undefined && canonicalJson(a) !== canonicalJson(b))) {
-      return { field, expected: a, actual: b }
-    }
+    if (!same(expected[field], actual[field])) return { field, expected: expected[field], actual: actual[field] }
   }
   return null
 }

@@ -68,13 +68,46 @@ function pinTimeZoneToUtc (imports: Imports): void {
   if (pinned !== 2) throw new Error(`expected 2 time-zone imports in the QuickJS wasm, found ${pinned}: unsupported build`)
 }
 
+/** Per WASM instance: the most bytes its heap may grow to (set by the engine after instantiation). */
+const heapCaps = new WeakMap<WebAssembly.Memory, { bytes: number }>()
+
+// QuickJS's memory limit does not count ArrayBuffer data (it is calloc'd past the limit check), so
+// a script could grow the WASM heap to 2 GB with typed arrays. Emscripten asks the host to grow the
+// heap through one import (found by its call to memory.grow); refusing there makes malloc return
+// NULL, which QuickJS reports as out of memory. The requested size depends only on the allocations
+// made, so where the cap bites is as deterministic as the rest of the heap.
+function capHeapGrowth (imports: Imports): void {
+  const env = imports.a
+  const memory = Object.values(env).find((v) => v instanceof WebAssembly.Memory) as WebAssembly.Memory
+  const cap = { bytes: Infinity }
+  heapCaps.set(memory, cap)
+  const names = Object.keys(env).filter((name) => typeof env[name] === 'function' && String(env[name]).includes('.grow('))
+  if (names.length !== 1) throw new Error(`expected 1 heap-resize import in the QuickJS wasm, found ${names.length}: unsupported build`)
+  const resize = env[names[0]] as (requested: number) => boolean
+  env[names[0]] = (requested: number) => (requested >>> 0) > cap.bytes ? false : resize(requested)
+}
+
+/** Caps the WASM heap of this QuickJS instance at `bytes`: growing past it fails the allocation. */
+export function capHeap (qjs: QuickJSWASMModule, bytes: number): void {
+  const memory = (qjs as unknown as { getWasmMemory (): WebAssembly.Memory }).getWasmMemory()
+  const cap = heapCaps.get(memory)
+  if (cap === undefined) throw new Error('this QuickJS instance was not made by instantiateQuickJS()')
+  cap.bytes = bytes
+}
+
+// types/webassembly.d.ts declares no Instance constructor; this is the one the JS API has.
+type InstanceConstructor = new (module: WebAssembly.Module, imports: WebAssembly.Imports) => WebAssembly.Instance
+
 const variant = newVariant(RELEASE_SYNC, {
   emscriptenModule: {
     instantiateWasm (imports: Imports, done: (instance: WebAssembly.Instance, module: WebAssembly.Module) => void) {
       pinTimeZoneToUtc(imports)
+      capHeapGrowth(imports)
+      // Synchronous: the module is compiled already, and the async form only waits for a later task.
       const { module } = compile()
-      WebAssembly.instantiate(module, imports as WebAssembly.Imports).then((instance) => done(instance, module))
-      return {}
+      const instance = new (WebAssembly.Instance as unknown as InstanceConstructor)(module, imports as WebAssembly.Imports)
+      done(instance, module)
+      return instance.exports
     }
   } as never
 })
@@ -88,30 +121,60 @@ export async function instantiateQuickJS (): Promise<QuickJSWASMModule> {
 const INTERRUPT_COUNTER_INIT = 10000
 let counterOffset: number | null = null
 
+/** 32-bit words of a WASM memory; the view is remade only after the heap grows (growing detaches it). */
+export class HeapWords {
+  private view: Int32Array | null = null
+  constructor (readonly memory: WebAssembly.Memory) {}
+
+  static of (qjs: QuickJSWASMModule): HeapWords {
+    return new HeapWords((qjs as unknown as { getWasmMemory (): WebAssembly.Memory }).getWasmMemory())
+  }
+
+  private words (): Int32Array {
+    if (this.view === null || this.view.buffer !== this.memory.buffer) this.view = new Int32Array(this.memory.buffer)
+    return this.view
+  }
+
+  get (address: number): number { return this.words()[address >> 2] }
+  set (address: number, value: number): void { this.words()[address >> 2] = value }
+}
+
 /**
  * QuickJS polls the interrupt handler when ctx->interrupt_counter runs down from 10000. That counter
  * is not exposed, so its offset in JSContext is found once, by watching which word is reset to 10000
  * at every poll and counts down between polls. Writing it makes gas independent of earlier calls.
  */
 export class InterruptCounter {
-  private readonly memory: WebAssembly.Memory
-  private readonly address: number
+  private constructor (private readonly heap: HeapWords, private readonly address: number) {}
 
-  private constructor (memory: WebAssembly.Memory, address: number) {
-    this.memory = memory
-    this.address = address
-  }
-
-  static locate (qjs: QuickJSWASMModule, context: QuickJSContext): InterruptCounter {
-    const memory = (qjs as unknown as { getWasmMemory (): WebAssembly.Memory }).getWasmMemory()
+  /** The counter of `context`; probeInterruptCounter() must have run in this process. */
+  static locate (heap: HeapWords, context: QuickJSContext): InterruptCounter {
     const ctxPtr = (context as unknown as { ctx: { value: number } }).ctx.value
-    if (counterOffset === null) counterOffset = findCounterOffset(memory, context, ctxPtr)
-    return new InterruptCounter(memory, ctxPtr + counterOffset)
+    if (counterOffset === null) throw new Error('probeInterruptCounter() has not run')
+    const address = ctxPtr + counterOffset
+    if (address % 4 !== 0) throw new Error('the QuickJS interrupt counter is not word-aligned: unsupported build')
+    return new InterruptCounter(heap, address)
   }
 
-  get (): number { return new DataView(this.memory.buffer).getInt32(this.address, true) }
-  set (value: number): void { new DataView(this.memory.buffer).setInt32(this.address, value, true) }
+  get (): number { return this.heap.get(this.address) }
+  set (value: number): void { this.heap.set(this.address, value) }
   reset (): void { this.set(INTERRUPT_COUNTER_INIT) }
+}
+
+/**
+ * Finds the counter's offset, once per process, in a throwaway instance: probing in an engine's own
+ * instance would leave the first engine's heap different from every later one's.
+ */
+export async function probeInterruptCounter (): Promise<void> {
+  if (counterOffset !== null) return
+  const qjs = await instantiateQuickJS()
+  const context = qjs.newContext()
+  try {
+    const memory = (qjs as unknown as { getWasmMemory (): WebAssembly.Memory }).getWasmMemory()
+    counterOffset ??= findCounterOffset(memory, context, (context as unknown as { ctx: { value: number } }).ctx.value)
+  } finally {
+    context.dispose()
+  }
 }
 
 function findCounterOffset (memory: WebAssembly.Memory, context: QuickJSContext, ctxPtr: number): number {

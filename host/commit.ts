@@ -38,6 +38,11 @@ interface Waiting {
 
 // The user-data key (on the log core) holding the index of the newest lifecycle entry, uint32 LE.
 const LIFECYCLE_KEY = 'nodevms/lifecycle-index'
+// The user-data key holding the last logged counter of every signing key and the log length it covers
+// (JSON), written in the same atom as the entries, so start-up need not read the whole log for them.
+const COUNTERS_KEY = 'nodevms/auth-counters'
+
+export interface CounterSnapshot { length: number, counters: Record<string, number> }
 // Hyperdrive's on-disk layout, which a Hyperdrive reads back: file entries live in its hyperbee under
 // 'files' 0x00 <path> (sub-encoder), with JSON values, and blobs are cut in 64 KiB blocks (hyperblobs).
 const FILES_PREFIX = Buffer.from('files\u0000', 'utf8')
@@ -59,6 +64,8 @@ export class GroupCommitter {
   private writers: Writers | null = null
   /** Calls per flush, for diagnostics and the bench. */
   readonly groupSizes: number[] = []
+  /** The last logged counter per signing key: the snapshot kept in user data. */
+  private readonly counters = new Map<string, number>()
 
   constructor (
     private readonly log: CallLog,
@@ -102,6 +109,11 @@ export class GroupCommitter {
     const done = new Promise<void>((resolve, reject) => this.waiting.push({ entry, changes, hashes, resolve, reject }))
     this.kick()
     return done
+  }
+
+  /** Starts the counter snapshot from what the log holds at open. */
+  seedCounters (counters: ReadonlyMap<string, number>): void {
+    for (const [key, counter] of counters) this.counters.set(key, counter)
   }
 
   /** Appends a lifecycle entry (init, restart, upgrade) and records its index; waits for calls first. */
@@ -170,7 +182,30 @@ export class GroupCommitter {
       }
     }
     await w.log.append(group.map((call) => call.entry))
+    let signed = false
+    for (const { entry } of group) {
+      if (entry.auth === undefined || !('pubkey' in entry.auth)) continue
+      this.counters.set(entry.auth.pubkey, entry.auth.counter)
+      signed = true
+    }
+    if (signed) {
+      const snapshot: CounterSnapshot = { length: w.log.length, counters: Object.fromEntries(this.counters) }
+      await (w.logCore as unknown as UserData).setUserData(COUNTERS_KEY, Buffer.from(JSON.stringify(snapshot)))
+    }
     await w.atom.flush()
+  }
+}
+
+/** The counter snapshot, or null when there is none or it does not fit this log. */
+export async function readCounterSnapshot (log: CallLog): Promise<CounterSnapshot | null> {
+  const data = await (log.core as unknown as UserData).getUserData(COUNTERS_KEY)
+  if (data === null) return null
+  try {
+    const snapshot = JSON.parse(data.toString('utf8')) as CounterSnapshot
+    if (!Number.isInteger(snapshot.length) || snapshot.length > log.length || typeof snapshot.counters !== 'object' || snapshot.counters === null) return null
+    return snapshot
+  } catch {
+    return null
   }
 }
 

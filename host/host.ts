@@ -227,6 +227,7 @@ export class Host {
       log: this.options.log
     })
     const lifecycle = this.lifecycleEntry(tail?.lifecycle ?? null)
+    this.committer.seedCounters(this.authenticator.allCounters())
     await this.committer.open()
     await this.committer.appendLifecycle(lifecycle)
   }

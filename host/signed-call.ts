@@ -6,6 +6,7 @@ import crypto from 'hypercore-crypto'
 import { canonicalJson } from '../engine/canonical-json.js'
 import type { CallAuth, CallLog } from './call-log.js'
 import { HostError } from './errors.js'
+import { readCounterSnapshot } from './commit.js'
 import type { Identity } from './identity.js'
 
 /** The first element of every signed payload: names the format, so a signature means nothing elsewhere. */
@@ -106,8 +107,12 @@ export class CallAuthenticator {
   static async fromLog (log: CallLog, opts: { allowAnonymous?: boolean } = {}): Promise<CallAuthenticator> {
     await log.core.ready()
     const authenticator = new CallAuthenticator(log.key, opts)
-    if (log.length > 1) {
-      for await (const entry of log.read(1)) {
+    // Start from the snapshot the committer keeps beside the log; read only the entries after it.
+    const snapshot = await readCounterSnapshot(log)
+    for (const [key, counter] of Object.entries(snapshot?.counters ?? {})) authenticator.counters.set(key, counter)
+    const from = Math.max(1, snapshot?.length ?? 1)
+    if (log.length > from) {
+      for await (const entry of log.read(from)) {
         if (entry.type === 'call' && entry.auth !== undefined && 'pubkey' in entry.auth) {
           const { pubkey, counter } = entry.auth
           if (counter > (authenticator.counters.get(pubkey) ?? -1)) authenticator.counters.set(pubkey, counter)
@@ -115,6 +120,11 @@ export class CallAuthenticator {
       }
     }
     return authenticator
+  }
+
+  /** Every key's last accepted counter (a copy). */
+  allCounters (): Map<string, number> {
+    return new Map(this.counters)
   }
 
   /** The last counter accepted for this key (hex), if any. */

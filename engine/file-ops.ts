@@ -1,0 +1,58 @@
+// System.files operations as the host performs them: the guest queues a request and gets a promise;
+// the engine takes requests one at a time, in request order, and settles each (see engine.ts).
+import { EngineError } from './errors.js'
+import { FileOpError, normalizePath, type FileSystem, type GuestError } from './files.js'
+
+/** One System.files request, as the guest queued it. `data` is set for binary writes. */
+export interface FileRequest { name: string, args: unknown[], data: Uint8Array | undefined }
+
+/** What settles the guest's promise: a value (text, JSON text or bytes), or an error to reject with. */
+export type FileOutcome = { ok: true, value: string | Uint8Array | undefined } | { ok: false, error: GuestError }
+
+/** A failure of the files archive itself (not a NotFoundError and the like): not the script's doing. */
+export class StorageFault {
+  readonly error: EngineError
+  constructor (cause: unknown) {
+    this.error = new EngineError(`The files archive failed during a call: ${String((cause as Error)?.message ?? cause)}. The engine stopped; recreate it.`, 'STORAGE_FAILED', { cause })
+  }
+}
+
+/** Performs one request. A StorageFault is thrown, not returned: the call cannot go on. */
+export async function performRequest (fs: FileSystem, request: FileRequest): Promise<FileOutcome> {
+  try {
+    return { ok: true, value: await perform(fs, request) }
+  } catch (err) {
+    if (err instanceof FileOpError) return { ok: false, error: err.guest }
+    throw new StorageFault(err)
+  }
+}
+
+/** The operation itself: text results are strings (JSON for stat/readdir), binary reads are bytes. */
+async function perform (fs: FileSystem, { name, args, data }: FileRequest): Promise<string | Uint8Array | undefined> {
+  const path = normalizePath(args[0])
+  switch (name) {
+    case 'readFile': {
+      const encoding = args[1]
+      const bytes = await fs.readFile(path)
+      if (encoding === 'binary') return bytes
+      return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString(textEncoding(encoding === 'json' ? 'utf8' : encoding))
+    }
+    case 'writeFile': {
+      const bytes = data ?? Buffer.from(String(args[2]), textEncoding(args[1]))
+      await fs.writeFile(path, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength))
+      return undefined
+    }
+    case 'stat': return JSON.stringify(await fs.stat(path))
+    case 'readdir': return JSON.stringify(await fs.readdir(path, args[1] === true))
+    case 'mkdir': await fs.mkdir(path); return undefined
+    case 'unlink': await fs.unlink(path); return undefined
+    case 'rmdir': await fs.rmdir(path, args[1] === true); return undefined
+    default: throw new FileOpError({ name: 'TypeError', message: `unknown file operation ${name}` })
+  }
+}
+
+function textEncoding (encoding: unknown): BufferEncoding {
+  if (encoding === 'utf8' || encoding === 'utf-8' || encoding === 'base64' || encoding === 'hex') return encoding
+  throw new FileOpError({ name: 'TypeError', message: `Unknown encoding ${JSON.stringify(encoding)}: use 'utf8', 'json', 'base64', 'hex' or 'binary'` })
+}
+
