@@ -3,17 +3,13 @@
 //   rpc.throughput   calls/s from 32 concurrent clients on loopback   target ≥ 40% of echo
 //   rpc.latency_p50  single-client round trip, ms                     target ≤ 3× echo
 //   rpc.latency_p99  single-client round trip, ms
-import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { connect, type Client } from '../host/client.js'
+import { connect } from '../host/client.js'
 import { formatTable, round, type BenchResult } from './report.js'
-
-const root = fileURLToPath(new URL('../../', import.meta.url))
-const cliPath = fileURLToPath(new URL('../cli/index.js', import.meta.url))
-const counterPath = join(root, 'fixtures', 'counter.js')
+import { anonymous, startCounterHost, startServer, stopServer, throughput, type Server } from './serve.js'
 
 // The baseline: parse each request, answer it, nothing else. It answers `handshake` so the same client connects.
 const ECHO_SERVER = `
@@ -27,54 +23,6 @@ wss.on('connection', (ws) => ws.on('message', (data) => {
 }))
 wss.on('listening', () => process.stdout.write('Serving at localhost:' + wss.address().port + '\\n'))
 `
-
-interface Server { port: number, child: ChildProcess }
-
-/** Spawns a server child and resolves once it prints "Serving at …:PORT". */
-function startServer (args: string[]): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    let err = ''
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`bench server did not start within 20 s: ${err}`)) }, 20_000)
-    child.stderr!.on('data', (d) => { err += d })
-    child.stdout!.on('data', (d) => {
-      out += d
-      const match = /Serving at [^\s:]+:(\d+)/.exec(out)
-      if (match) { clearTimeout(timer); resolve({ port: Number(match[1]), child }) }
-    })
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`bench server exited (${code}) before serving: ${err}`)) })
-  })
-}
-
-async function stopServer (server: Server): Promise<void> {
-  const { child } = server
-  if (child.exitCode !== null || child.signalCode !== null) return
-  const exited = new Promise((resolve) => child.once('exit', resolve))
-  child.kill('SIGTERM')
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
-  await exited
-  clearTimeout(timer)
-}
-
-/** Calls/s: `clients` connections each calling increment() back to back for `ms`. */
-async function throughput (port: number, clients: number, ms: number): Promise<number> {
-  const conns: Client[] = await Promise.all(Array.from({ length: clients }, () => connect(`127.0.0.1:${port}`)))
-  try {
-    // Warm up (JIT, sockets, the host's first commits) for a third of the run, then measure.
-    const warm = performance.now() + ms / 3
-    await Promise.all(conns.map(async (c) => { while (performance.now() < warm) await c.increment() }))
-    let calls = 0
-    const until = performance.now() + ms
-    const started = performance.now()
-    await Promise.all(conns.map(async (c) => {
-      while (performance.now() < until) { await c.increment(); calls++ }
-    }))
-    return calls / ((performance.now() - started) / 1000)
-  } finally {
-    await Promise.all(conns.map((c) => c.close()))
-  }
-}
 
 /** Round-trip times in ms of `n` sequential calls from one client, sorted. */
 async function roundTrips (port: number, n: number): Promise<number[]> {
@@ -106,15 +54,15 @@ export async function benchRpc (quick: boolean): Promise<BenchResult[]> {
   const dir = await mkdtemp(join(tmpdir(), 'nodevms-bench-rpc-'))
   const servers: Server[] = []
   try {
-    const host = await startServer([cliPath, 'exec', counterPath, '--port', '0', '--dir', join(dir, 'host')])
+    const host = await startCounterHost(join(dir, 'host'))
     servers.push(host)
     const echo = await startServer(['-e', ECHO_SERVER])
     servers.push(echo)
     const ms = quick ? 1500 : 5000
     const n = quick ? 500 : 3000
     // Baseline and subject alternate so drift (thermal, other load) hits both.
-    const echoRate = await throughput(echo.port, 32, ms)
-    const hostRate = await throughput(host.port, 32, ms)
+    const echoRate = await throughput(echo.port, anonymous(32), ms)
+    const hostRate = await throughput(host.port, anonymous(32), ms)
     const echoTimes = await roundTrips(echo.port, n)
     const hostTimes = await roundTrips(host.port, n)
     return [

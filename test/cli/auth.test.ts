@@ -4,11 +4,8 @@
 // process behind the same RpcServer and CallAuthenticator, and the CLI-only tests are skipped.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { spawn, type ChildProcess } from 'node:child_process'
-import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { chmod, readFile, stat, writeFile } from 'node:fs/promises'
 import { basename, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import Corestore from 'corestore'
 import { WebSocket } from 'ws'
 import { connect, RpcError, type Client } from '../../host/client.js'
@@ -18,50 +15,14 @@ import { createIdentity, identityId, loadIdentity, type Identity } from '../../h
 import { RpcServer, type Service } from '../../host/rpc-server.js'
 import { CallAuthenticator, signCall } from '../../host/signed-call.js'
 import { AuthChecker } from '../../host/verify-auth.js'
-
-const CLI_PATH = fileURLToPath(new URL('../../cli/index.js', import.meta.url))
-const FIXTURES = fileURLToPath(new URL('../../../fixtures/', import.meta.url))
+import { CLI_PATH, FIXTURES, runCli, runNode, spawnCli, stopAll, tempDir } from './helpers.js'
 
 interface Backend { port: number, dir: string, logKey: string, stop (): Promise<void> }
 
-function run (args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null, stdout: string, stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => { stdout += d })
-    child.stderr.on('data', (d) => { stderr += d })
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000)
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }) })
-  })
-}
-
 /** `nodevms exec <script> --port 0 ...flags`, resolved once it has printed its four lines. */
-function spawnExec (script: string, dir: string, flags: string[]): Promise<Backend> {
-  return new Promise((resolve, reject) => {
-    const child: ChildProcess = spawn(process.execPath, [CLI_PATH, 'exec', join(FIXTURES, script), '--port', '0', '--dir', dir, ...flags], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    let err = ''
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`exec printed no address within 30 s: ${err}`)) }, 30_000)
-    const onExit = (code: number | null) => { clearTimeout(timer); reject(new Error(`exec exited (${code}) before serving: ${err}`)) }
-    child.stderr!.on('data', (d) => { err += d })
-    child.stdout!.on('data', (d) => {
-      out += d
-      const m = /Serving at \S+:(\d+)\n[\s\S]*Call log: dat:\/\/([0-9a-f]{64})\n/.exec(out)
-      if (!m) return
-      clearTimeout(timer)
-      child.off('exit', onExit)
-      const exited = new Promise<void>((done) => { if (child.exitCode !== null || child.signalCode !== null) done(); else child.once('exit', () => done()) })
-      const stop = async () => {
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
-        const kill = setTimeout(() => child.kill('SIGKILL'), 5000)
-        await exited
-        clearTimeout(kill)
-      }
-      resolve({ port: Number(m[1]), dir, logKey: m[2], stop })
-    })
-    child.once('exit', onExit)
-  })
+async function spawnExec (script: string, dir: string, flags: string[]): Promise<Backend> {
+  const host = await spawnCli(['exec', join(FIXTURES, script), '--port', '0', '--dir', dir, ...flags])
+  return { port: host.port, dir, logKey: host.logKey, stop: async () => { await host.stop() } }
 }
 
 /** The same host in this process, admitting calls as the wired Host.asService does. */
@@ -153,8 +114,8 @@ async function readLog (dir: string): Promise<LogEntry[]> {
 }
 
 test.before(async () => {
-  tmp = await mkdtemp(join(tmpdir(), 'nodevms-cli-auth-'))
-  const help = await run([CLI_PATH, 'exec', '--help'])
+  tmp = await tempDir('nodevms-cli-auth-')
+  const help = await runCli(['exec', '--help'])
   wired = help.stdout.includes('--no-anonymous')
   if (!wired) process.stderr.write('(exec --no-anonymous is not wired yet: hosts run in process; CLI-only tests are skipped)\n')
   const start = wired ? spawnExec : inProcess
@@ -170,7 +131,7 @@ test.before(async () => {
 test.after(async () => {
   await Promise.all(clients.map((c) => c.close()))
   await Promise.all([secure?.stop(), debugHost?.stop(), strict?.stop()])
-  await rm(tmp, { recursive: true, force: true })
+  await stopAll()
 })
 
 test('secure-counter: only the owner (the first signed init) can increment', async () => {
@@ -283,52 +244,52 @@ test('--no-anonymous refuses unsigned calls with -32003 but allows handshake and
 test('nodevms call --identity signs; the default ~/.nodevms/identity is used when it exists', async () => {
   if (!wired) return
   const home = join(tmp, 'home')
-  const env = { ...process.env, HOME: home, USERPROFILE: home }
-  const id = await run([CLI_PATH, 'id'], env)
+  const env = { HOME: home, USERPROFILE: home }
+  const id = await runCli(['id'], { env })
   assert.is(id.code, 0, id.stderr)
-  const fromFile = await run([CLI_PATH, 'call', url(strict), 'increment', '--identity', join(tmp, 'owner.id')], env)
+  const fromFile = await runCli(['call', url(strict), 'increment', '--identity', join(tmp, 'owner.id')], { env })
   assert.is(fromFile.code, 0, fromFile.stderr)
   assert.is(fromFile.stdout, '2\n')
-  const byDefault = await run([CLI_PATH, 'call', url(strict), 'increment'], env)
+  const byDefault = await runCli(['call', url(strict), 'increment'], { env })
   assert.is(byDefault.code, 0, byDefault.stderr)
   assert.is(byDefault.stdout, '3\n')
-  const replied = await run([CLI_PATH, 'repl', url(strict), '--exec', 'client.increment()'], env)
+  const replied = await runCli(['repl', url(strict), '--exec', 'client.increment()'], { env })
   assert.is(replied.code, 0, replied.stderr)
   assert.is(replied.stdout, '4\n')
-  const noHome = await run([CLI_PATH, 'call', url(strict), 'increment'], { ...process.env, HOME: join(tmp, 'nobody'), USERPROFILE: join(tmp, 'nobody') })
+  const noHome = await runCli(['call', url(strict), 'increment'], { env: { HOME: join(tmp, 'nobody'), USERPROFILE: join(tmp, 'nobody') } })
   assert.is(noHome.code, 1)
   assert.match(noHome.stderr, /--no-anonymous/)
 })
 
 test('nodevms id creates ~/.nodevms/identity with mode 0600 and prints the same key twice', async () => {
   const home = join(tmp, 'id-home')
-  const env = { ...process.env, HOME: home, USERPROFILE: home }
+  const env = { HOME: home, USERPROFILE: home }
   const idArgs = wired ? [CLI_PATH, 'id'] : ['--input-type=module', '-e',
     `const { runId } = await import(${JSON.stringify(new URL('../../cli/id.js', import.meta.url).href)}); process.exitCode = await runId({})`]
-  const first = await run(idArgs, env)
+  const first = await runNode(idArgs, { env })
   assert.is(first.code, 0, first.stderr)
   assert.match(first.stdout, /^[0-9a-f]{64}\n$/, 'the public key hex on stdout')
   assert.match(first.stderr, /Created a new identity/, 'the creation notice on stderr')
   const file = join(home, '.nodevms', 'identity')
   assert.is((await stat(file)).mode & 0o777, 0o600)
   assert.is((await stat(join(home, '.nodevms'))).mode & 0o777, 0o700)
-  const second = await run(idArgs, env)
+  const second = await runNode(idArgs, { env })
   assert.is(second.stdout, first.stdout, 'the same key')
   assert.is(second.stderr, '', 'no notice the second time')
   assert.is(identityId(await loadIdentity(file)), first.stdout.trim())
 
   await chmod(file, 0o644)
-  const loose = await run(idArgs, env)
+  const loose = await runNode(idArgs, { env })
   assert.is(loose.code, 1)
   assert.match(loose.stderr, /readable by other users \(mode 644\)[\s\S]*chmod 600/, 'refused with how to fix it')
 
   if (wired) {
     const custom = join(tmp, 'custom', 'me.id')
-    const made = await run([CLI_PATH, 'id', '--identity', custom], env)
+    const made = await runCli(['id', '--identity', custom], { env })
     assert.is(made.code, 0, made.stderr)
     assert.is((await stat(custom)).mode & 0o777, 0o600)
     await writeFile(join(tmp, 'broken.id'), '{"publicKey":"00"}', { mode: 0o600 })
-    const broken = await run([CLI_PATH, 'id', '--identity', join(tmp, 'broken.id')], env)
+    const broken = await runCli(['id', '--identity', join(tmp, 'broken.id')], { env })
     assert.is(broken.code, 1)
     assert.match(broken.stderr, /not a nodevms identity/)
   }

@@ -2,65 +2,16 @@
 // stdout, errors on stderr, and the exit codes of CONTRACT §4 (0 ok, 1 runtime failure, 2 usage or unreachable).
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { mkdtemp, rm } from 'node:fs/promises'
 import { createServer } from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { spawn, type ChildProcess } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
-
-// ---- a minimal CLI spawn (test/cli/helpers.ts was not there yet; switch to it once it is) ----
-const CLI_PATH = fileURLToPath(new URL('../../cli/index.js', import.meta.url))
-const FIXTURES = fileURLToPath(new URL('../../../fixtures/', import.meta.url))
-interface CliHost { port: number, dir: string, filesKey: string, logKey: string, child: ChildProcess, stop (): Promise<void> }
-
-/** Starts `nodevms <args>` (exec) and resolves once it has printed its four lines. */
-function spawnCli (args: string[], opts: { cwd?: string, env?: NodeJS.ProcessEnv } = {}): Promise<CliHost> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI_PATH, ...args], { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    let err = ''
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`exec printed no address within 30 s: ${err}`)) }, 30_000)
-    const onExit = (code: number | null) => { clearTimeout(timer); reject(new Error(`exec exited (${code}) before serving: ${err}`)) }
-    child.stderr!.on('data', (d) => { err += d })
-    child.stdout!.on('data', (d) => {
-      out += d
-      const m = /Serving at \S+:(\d+)\nServing directory (.+)\nFiles: +dat:\/\/([0-9a-f]{64})\nCall log: dat:\/\/([0-9a-f]{64})\n/.exec(out)
-      if (!m) return
-      clearTimeout(timer)
-      child.off('exit', onExit)
-      const exited = new Promise<void>((done) => { if (child.exitCode !== null || child.signalCode !== null) done(); else child.once('exit', () => done()) })
-      const stop = async () => {
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
-        const kill = setTimeout(() => child.kill('SIGKILL'), 5000)
-        await exited
-        clearTimeout(kill)
-      }
-      resolve({ port: Number(m[1]), dir: m[2], filesKey: m[3], logKey: m[4], child, stop })
-    })
-    child.once('exit', onExit)
-  })
-}
-
-/** Runs `nodevms <args>` to its end. */
-function runCli (args: string[], opts: { cwd?: string, env?: NodeJS.ProcessEnv } = {}): Promise<{ code: number | null, stdout: string, stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI_PATH, ...args], { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => { stdout += d })
-    child.stderr.on('data', (d) => { stderr += d })
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000)
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }) })
-  })
-}
+import { FIXTURES, runCli, spawnCli, stopAll, tempDir, type ServingCli } from './helpers.js'
 
 let tmp = ''
-let counter: CliHost | null = null
-let album: CliHost | null = null
+let counter: ServingCli | null = null
+let album: ServingCli | null = null
 
 test.before(async () => {
-  tmp = await mkdtemp(join(tmpdir(), 'nodevms-cli-call-'))
+  tmp = await tempDir('nodevms-cli-call-')
   ;[counter, album] = await Promise.all([
     spawnCli(['exec', join(FIXTURES, 'counter.js'), '--port', '0', '--dir', join(tmp, 'counter')], { cwd: tmp }),
     spawnCli(['exec', join(FIXTURES, 'photo-album.js'), '--port', '0', '--dir', join(tmp, 'album')], { cwd: tmp })
@@ -69,7 +20,7 @@ test.before(async () => {
 
 test.after(async () => {
   await Promise.all([counter?.stop(), album?.stop()])
-  await rm(tmp, { recursive: true, force: true })
+  await stopAll()
 })
 
 /** A port nothing listens on: bound, then released. */

@@ -16,6 +16,11 @@ export interface SpawnOptions {
   timeoutMs?: number
 }
 
+export interface RunOptions extends SpawnOptions {
+  /** Written to stdin, which is then closed; without it stdin is ignored. */
+  input?: string
+}
+
 export interface Exit { code: number | null, signal: NodeJS.Signals | null }
 
 /** A running `nodevms exec`, after it printed its four start-up lines. */
@@ -56,16 +61,24 @@ function track (child: ChildProcess): Promise<Exit> {
   }))
 }
 
-/** Starts `nodevms <args>` (usually `exec …`) and resolves once the four CONTRACT §4 lines are out. */
-export function spawnCli (args: string[], opts: SpawnOptions = {}): Promise<ServingCli> {
-  const child = spawn(process.execPath, [CLI_PATH, ...args], {
-    cwd: opts.cwd, env: { ...process.env, NO_COLOR: '1', ...opts.env }, stdio: ['ignore', 'pipe', 'pipe']
+/** Spawns `node <args>`, tracked for stopAll(), with its output collected as it comes. */
+function launch (args: string[], opts: RunOptions) {
+  const child = spawn(process.execPath, args, {
+    cwd: opts.cwd,
+    env: { ...process.env, NO_COLOR: '1', ...opts.env },
+    stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe']
   })
   const exited = track(child)
-  let out = ''
-  let err = ''
-  child.stdout!.on('data', (d) => { out += d })
-  child.stderr!.on('data', (d) => { err += d })
+  const output = { stdout: '', stderr: '' }
+  child.stdout!.on('data', (d) => { output.stdout += d })
+  child.stderr!.on('data', (d) => { output.stderr += d })
+  if (opts.input !== undefined) child.stdin!.end(opts.input)
+  return { child, exited, output }
+}
+
+/** Starts `nodevms <args>` (usually `exec …`) and resolves once the four CONTRACT §4 lines are out. */
+export function spawnCli (args: string[], opts: SpawnOptions = {}): Promise<ServingCli> {
+  const { child, exited, output } = launch([CLI_PATH, ...args], opts)
   const stop = async (signal: NodeJS.Signals = 'SIGTERM'): Promise<Exit> => {
     if (child.exitCode !== null || child.signalCode !== null) return { code: child.exitCode, signal: child.signalCode }
     child.kill(signal)
@@ -75,9 +88,9 @@ export function spawnCli (args: string[], opts: SpawnOptions = {}): Promise<Serv
     return exit
   }
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { void stop('SIGKILL'); reject(new Error(`nodevms ${args.join(' ')} did not start within ${opts.timeoutMs ?? 20_000} ms.\nstdout: ${out}\nstderr: ${err}`)) }, opts.timeoutMs ?? 20_000)
+    const timer = setTimeout(() => { void stop('SIGKILL'); reject(new Error(`nodevms ${args.join(' ')} did not start within ${opts.timeoutMs ?? 20_000} ms.\nstdout: ${output.stdout}\nstderr: ${output.stderr}`)) }, opts.timeoutMs ?? 20_000)
     const onData = () => {
-      const lines = out.split('\n')
+      const lines = output.stdout.split('\n')
       if (lines.length < 5) return
       child.stdout!.off('data', onData)
       clearTimeout(timer)
@@ -90,32 +103,30 @@ export function spawnCli (args: string[], opts: SpawnOptions = {}): Promise<Serv
       }
       resolve({
         port: Number(matches[0]![1]), dir: matches[1]![1], filesKey: matches[2]![1], logKey: matches[3]![1],
-        lines: first, child, stdout: () => out, stderr: () => err, stop, exited
+        lines: first, child, stdout: () => output.stdout, stderr: () => output.stderr, stop, exited
       })
     }
     child.stdout!.on('data', onData)
     void exited.then(({ code, signal }) => {
       clearTimeout(timer)
-      reject(new Error(`nodevms ${args.join(' ')} exited (${code ?? signal}) before serving.\nstdout: ${out}\nstderr: ${err}`))
+      reject(new Error(`nodevms ${args.join(' ')} exited (${code ?? signal}) before serving.\nstdout: ${output.stdout}\nstderr: ${output.stderr}`))
     })
   })
 }
 
-/** Runs `nodevms <args>` to completion (SIGKILL after timeoutMs, default 20 s). */
-export function runCli (args: string[], opts: SpawnOptions = {}): Promise<CliResult> {
-  const child = spawn(process.execPath, [CLI_PATH, ...args], {
-    cwd: opts.cwd, env: { ...process.env, NO_COLOR: '1', ...opts.env }, stdio: ['ignore', 'pipe', 'pipe']
-  })
-  const exited = track(child)
-  let stdout = ''
-  let stderr = ''
-  child.stdout!.on('data', (d) => { stdout += d })
-  child.stderr!.on('data', (d) => { stderr += d })
+/** Runs `node <args>` to completion (SIGKILL after timeoutMs, default 20 s); resolves once its output is all read. */
+export function runNode (args: string[], opts: RunOptions = {}): Promise<CliResult> {
+  const { child, output } = launch(args, opts)
   const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 20_000)
-  return exited.then(({ code, signal }) => {
+  return new Promise((resolve) => child.once('close', (code, signal) => {
     clearTimeout(timer)
-    return { code, signal, stdout, stderr }
-  })
+    resolve({ code, signal, ...output })
+  }))
+}
+
+/** Runs `nodevms <args>` to completion, as runNode does. */
+export function runCli (args: string[], opts: RunOptions = {}): Promise<CliResult> {
+  return runNode([CLI_PATH, ...args], opts)
 }
 
 /** A temp dir removed by stopAll(). */

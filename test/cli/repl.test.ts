@@ -2,58 +2,11 @@
 // pseudo-terminal from script(1), when there is one) TAB completion and the history file.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { spawn, spawnSync } from 'node:child_process'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { CLI_PATH, runCli, spawnCli, stopAll, tempDir, type ServingCli } from './helpers.js'
 
-// ---- a minimal CLI spawn (test/cli/helpers.ts was not there yet; switch to it once it is) ----
-const CLI_PATH = fileURLToPath(new URL('../../cli/index.js', import.meta.url))
-interface CliHost { port: number, dir: string, filesKey: string, logKey: string, child: ChildProcess, stop (): Promise<void> }
-
-/** Starts `nodevms <args>` (exec) and resolves once it has printed its four lines. */
-function spawnCli (args: string[], opts: { cwd?: string, env?: NodeJS.ProcessEnv } = {}): Promise<CliHost> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI_PATH, ...args], { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    let err = ''
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`exec printed no address within 30 s: ${err}`)) }, 30_000)
-    const onExit = (code: number | null) => { clearTimeout(timer); reject(new Error(`exec exited (${code}) before serving: ${err}`)) }
-    child.stderr!.on('data', (d) => { err += d })
-    child.stdout!.on('data', (d) => {
-      out += d
-      const m = /Serving at \S+:(\d+)\nServing directory (.+)\nFiles: +dat:\/\/([0-9a-f]{64})\nCall log: dat:\/\/([0-9a-f]{64})\n/.exec(out)
-      if (!m) return
-      clearTimeout(timer)
-      child.off('exit', onExit)
-      const exited = new Promise<void>((done) => { if (child.exitCode !== null || child.signalCode !== null) done(); else child.once('exit', () => done()) })
-      const stop = async () => {
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
-        const kill = setTimeout(() => child.kill('SIGKILL'), 5000)
-        await exited
-        clearTimeout(kill)
-      }
-      resolve({ port: Number(m[1]), dir: m[2], filesKey: m[3], logKey: m[4], child, stop })
-    })
-    child.once('exit', onExit)
-  })
-}
-
-/** Runs `nodevms <args>` to its end. */
-function runCli (args: string[], opts: { cwd?: string, env?: NodeJS.ProcessEnv } = {}): Promise<{ code: number | null, stdout: string, stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI_PATH, ...args], { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => { stdout += d })
-    child.stderr.on('data', (d) => { stderr += d })
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000)
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }) })
-  })
-}
-
-const CLI = CLI_PATH
 const SCRIPT = `var i = 0
 exports.increment = function () { i++; return i }
 exports.fail = function (message) { throw new TypeError(message) }
@@ -62,38 +15,27 @@ exports.whoami = function () { return System.caller.id }
 
 let tmp = ''
 let home = ''      // HOME for every REPL, so the history goes to a temp dir
-let host: CliHost | null = null
+let host: ServingCli | null = null
 
 test.before(async () => {
-  tmp = await mkdtemp(join(tmpdir(), 'nodevms-cli-repl-'))
+  tmp = await tempDir('nodevms-cli-repl-')
   home = join(tmp, 'home')
   await writeFile(join(tmp, 'backend.js'), SCRIPT)
-  await import('node:fs/promises').then((fs) => fs.mkdir(home))
+  await mkdir(home)
   host = await spawnCli(['exec', join(tmp, 'backend.js'), '--port', '0', '--dir', join(tmp, 'host'), '--debug'], { cwd: tmp })
 })
 
 test.after(async () => {
   await host?.stop()
-  await rm(tmp, { recursive: true, force: true })
+  await stopAll()
 })
 
 const url = () => `localhost:${host!.port}`
 const env = () => ({ ...process.env, HOME: home, NO_COLOR: '1' })
 const stripAnsi = (text: string) => text.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '')
 
-/** Runs the CLI with `input` piped into stdin; resolves when it exits (or fails the test after 20 s). */
-function withInput (args: string[], input: string): Promise<{ code: number | null, stdout: string, stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: tmp, env: env(), stdio: ['pipe', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => { stdout += d })
-    child.stderr.on('data', (d) => { stderr += d })
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`repl did not exit within 20 s; stdout: ${stdout}; stderr: ${stderr}`)) }, 20_000)
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }) })
-    child.stdin.end(input)
-  })
-}
+/** Runs the CLI in tmp with `input` piped into stdin; resolves when it exits (killed after 20 s). */
+const withInput = (args: string[], input: string) => runCli(args, { cwd: tmp, env: env(), input })
 
 test('repl --exec runs one expression, prints the resolved result and exits 0', async () => {
   const res = await runCli(['repl', url(), '--exec', 'client.increment()'], { env: env() })
@@ -133,7 +75,7 @@ test('piped stdin: results print in order, .methods lists the methods, and the R
 
 test('piped stdin: when the host goes away the REPL says so on stderr and exits 1, even with stdin still open', async () => {
   const lonely = await spawnCli(['exec', join(tmp, 'backend.js'), '--port', '0', '--dir', join(tmp, 'lonely')], { cwd: tmp })
-  const child = spawn(process.execPath, [CLI, 'repl', `localhost:${lonely.port}`], { cwd: tmp, env: env(), stdio: ['pipe', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [CLI_PATH, 'repl', `localhost:${lonely.port}`], { cwd: tmp, env: env(), stdio: ['pipe', 'pipe', 'pipe'] })
   try {
     let stdout = ''
     let stderr = ''
@@ -162,7 +104,7 @@ const hasScript = spawnSync('script', ['--version'], { stdio: 'ignore' }).status
 
 /** Starts the REPL under script(1) and returns a way to type into it and wait for its output. */
 function underTerminal (args: string[]) {
-  const command = [process.execPath, CLI, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ')
+  const command = [process.execPath, CLI_PATH, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ')
   const child = spawn('script', ['-qfec', command, '/dev/null'], { cwd: tmp, env: { ...env(), TERM: 'xterm' }, stdio: ['pipe', 'pipe', 'pipe'] })
   let output = ''
   child.stdout.on('data', (d) => { output += d })

@@ -2,63 +2,14 @@
 // the original nodevms-client@2.0.0, and raw ws sockets sending bad input.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { createRequire } from 'node:module'
-import { tmpdir } from 'node:os'
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { EventEmitter } from 'node:events'
 import { WebSocket } from 'ws'
 import { connect, type Client } from '../../host/client.js'
-import { spawn, type ChildProcess } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
+import { closeLegacy, legacyClientClass, remote } from '../legacy-client.js'
+import { openRawSocket, req, type RawSocket, type RpcReply } from '../raw-socket.js'
+import { FIXTURES, spawnCli, stopAll, tempDir, type ServingCli } from './helpers.js'
 
-// ---- a minimal CLI spawn (test/cli/helpers.ts was not there yet; switch to it once it is) ----
-const CLI_PATH = fileURLToPath(new URL('../../cli/index.js', import.meta.url))
-const FIXTURES = fileURLToPath(new URL('../../../fixtures/', import.meta.url))
-interface CliHost { port: number, dir: string, filesKey: string, logKey: string, child: ChildProcess, stop (): Promise<void> }
-
-/** Starts `nodevms <args>` (exec) and resolves once it has printed its four lines. */
-function spawnCli (args: string[], opts: { cwd?: string, env?: NodeJS.ProcessEnv } = {}): Promise<CliHost> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI_PATH, ...args], { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    let err = ''
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`exec printed no address within 30 s: ${err}`)) }, 30_000)
-    const onExit = (code: number | null) => { clearTimeout(timer); reject(new Error(`exec exited (${code}) before serving: ${err}`)) }
-    child.stderr!.on('data', (d) => { err += d })
-    child.stdout!.on('data', (d) => {
-      out += d
-      const m = /Serving at \S+:(\d+)\nServing directory (.+)\nFiles: +dat:\/\/([0-9a-f]{64})\nCall log: dat:\/\/([0-9a-f]{64})\n/.exec(out)
-      if (!m) return
-      clearTimeout(timer)
-      child.off('exit', onExit)
-      const exited = new Promise<void>((done) => { if (child.exitCode !== null || child.signalCode !== null) done(); else child.once('exit', () => done()) })
-      const stop = async () => {
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
-        const kill = setTimeout(() => child.kill('SIGKILL'), 5000)
-        await exited
-        clearTimeout(kill)
-      }
-      resolve({ port: Number(m[1]), dir: m[2], filesKey: m[3], logKey: m[4], child, stop })
-    })
-    child.once('exit', onExit)
-  })
-}
-
-/** Runs `nodevms <args>` to its end. */
-function runCli (args: string[], opts: { cwd?: string, env?: NodeJS.ProcessEnv } = {}): Promise<{ code: number | null, stdout: string, stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI_PATH, ...args], { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => { stdout += d })
-    child.stderr.on('data', (d) => { stderr += d })
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000)
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }) })
-  })
-}
-
-const require = createRequire(import.meta.url)
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 // A script with one of everything the tests need. spin(SPIN) keeps the script-wide lock for a good fraction
@@ -73,20 +24,20 @@ exports.spin = function (n) { var x = 0; for (var k = 0; k < n; k++) x = (x + k)
 const SPIN = 20_000_000
 
 let tmp = ''
-let probe: CliHost | null = null    // probe.js, no --debug: shared by the tests that do not need their own host
-let secure: CliHost | null = null   // secure-counter.js --debug
-const children: CliHost[] = []      // every host started, stopped in test.after
+let probe: ServingCli | null = null    // probe.js, no --debug: shared by the tests that do not need their own host
+let secure: ServingCli | null = null   // secure-counter.js --debug
+const children: ServingCli[] = []      // every host started, stopped in test.after
 
-async function start (script: string, name: string, extra: string[] = []): Promise<CliHost> {
+async function start (script: string, name: string, extra: string[] = []): Promise<ServingCli> {
   const host = await spawnCli(['exec', script, '--port', '0', '--dir', join(tmp, name), ...extra], { cwd: tmp })
   children.push(host)
   return host
 }
 
-const urlOf = (host: CliHost) => `localhost:${host.port}`
+const urlOf = (host: ServingCli) => `localhost:${host.port}`
 
 /** The call log length a fresh client sees in its handshake. */
-async function logLength (host: CliHost): Promise<number> {
+async function logLength (host: ServingCli): Promise<number> {
   const c = await connect(urlOf(host))
   try {
     return c.info?.callLogLength as number
@@ -99,43 +50,15 @@ async function rejection (p: Promise<unknown>): Promise<Error & { code?: unknown
   return await p.then(() => { throw new Error('expected a rejection') }, (err: Error) => err)
 }
 
-/** A raw WebSocket that queues every JSON message it receives. */
-async function rawSocket (port: number) {
-  const ws = new WebSocket(`ws://127.0.0.1:${port}/`, { perMessageDeflate: false })
-  const inbox: unknown[] = []
-  const waiters: Array<(v: unknown) => void> = []
-  ws.on('message', (data) => {
-    const value = JSON.parse(String(data))
-    const w = waiters.shift()
-    if (w) w(value)
-    else inbox.push(value)
-  })
-  ws.on('error', () => {})
-  await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject) })
-  return {
-    ws,
-    send: (v: unknown) => ws.send(typeof v === 'string' ? v : JSON.stringify(v)),
-    next: (ms = 5000): Promise<unknown> => inbox.length > 0
-      ? Promise.resolve(inbox.shift())
-      : new Promise((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error(`no message within ${ms} ms`)), ms)
-        waiters.push((v) => { clearTimeout(t); resolve(v) })
-      }),
-    close: () => new Promise<void>((resolve) => {
-      if (ws.readyState === WebSocket.CLOSED) return resolve()
-      ws.once('close', () => resolve())
-      ws.close()
-    })
-  }
+/** A raw socket to a host; errors after the open (sockets this file drops on purpose) are expected. */
+async function rawSocket (port: number): Promise<RawSocket> {
+  const socket = await openRawSocket(`ws://127.0.0.1:${port}/`, { perMessageDeflate: false }, 5000)
+  socket.ws.on('error', () => {})
+  return socket
 }
 
-const req = (id: number | string | null, method: string, params?: unknown) =>
-  params === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params }
-
-type Reply = { jsonrpc: string, id: unknown, result?: unknown, error?: { code: number, message: string, data?: unknown } }
-
 test.before(async () => {
-  tmp = await mkdtemp(join(tmpdir(), 'nodevms-cli-rpc-'))
+  tmp = await tempDir('nodevms-cli-rpc-')
   await writeFile(join(tmp, 'probe.js'), PROBE)
   ;[probe, secure] = await Promise.all([
     start(join(tmp, 'probe.js'), 'probe'),
@@ -145,7 +68,7 @@ test.before(async () => {
 
 test.after(async () => {
   await Promise.all(children.map((c) => c.stop()))
-  await rm(tmp, { recursive: true, force: true })
+  await stopAll()
 })
 
 // ---- our client ----
@@ -305,7 +228,7 @@ test('host restart: pending calls reject with a clear error, no hang; the restar
 test('bad input: malformed JSON is -32700 with id null, and the socket still works', async () => {
   const c = await rawSocket(probe!.port)
   c.send('{"jsonrpc":"2.0","id":1,"method":"add",')
-  const res = await c.next() as Reply
+  const res = await c.next() as RpcReply
   assert.is(res.id, null); assert.is(res.error?.code, -32700)
   c.send(req(2, 'add', [2, 2]))
   assert.equal(await c.next(), { jsonrpc: '2.0', id: 2, result: 4 }, 'still usable')
@@ -317,7 +240,7 @@ test('bad input: a wrong jsonrpc version and other invalid requests are -32600 w
   for (const text of ['{"jsonrpc":"1.0","id":1,"method":"add","params":[1,1]}', '{"id":1,"method":"add","params":[1,1]}',
     '{"jsonrpc":"2.0","id":1,"method":7}', '"add"', '42']) {
     c.send(text)
-    const res = await c.next() as Reply
+    const res = await c.next() as RpcReply
     assert.is(res.error?.code, -32600, text)
     assert.is(res.id, null, `${text}: id null`)
   }
@@ -330,7 +253,7 @@ test('bad input: params as an object or a scalar are -32602 with the request id'
   const c = await rawSocket(probe!.port)
   for (const [id, params] of [[1, { a: 1, b: 2 }], [2, 5], [3, 'x'], [4, true]] as const) {
     c.send(req(id, 'add', params))
-    const res = await c.next() as Reply
+    const res = await c.next() as RpcReply
     assert.is(res.error?.code, -32602, JSON.stringify(params)); assert.is(res.id, id)
   }
   c.send(req(5, 'whoami'))
@@ -341,7 +264,7 @@ test('bad input: params as an object or a scalar are -32602 with the request id'
 test('bad input: an unknown method is -32601 and names the methods there are', async () => {
   const c = await rawSocket(probe!.port)
   c.send(req('x', 'withdraw', []))
-  const res = await c.next() as Reply
+  const res = await c.next() as RpcReply
   assert.is(res.id, 'x'); assert.is(res.error?.code, -32601)
   assert.match(String(res.error?.data), 'increment')
   await c.close()
@@ -351,10 +274,10 @@ test('bad input: an empty batch is -32600; a batch is answered in one array, not
   const before = await logLength(probe!)
   const c = await rawSocket(probe!.port)
   c.send('[]')
-  const empty = await c.next() as Reply
+  const empty = await c.next() as RpcReply
   assert.not.ok(Array.isArray(empty)); assert.is(empty.error?.code, -32600); assert.is(empty.id, null)
   c.send([req(1, 'add', [1, 2]), { jsonrpc: '2.0', method: 'increment', params: [] }, req(2, 'fail', ['no']), req(3, 'nope', [])])
-  const batch = await c.next() as Reply[]
+  const batch = await c.next() as RpcReply[]
   assert.ok(Array.isArray(batch), 'a batch reply is an array')
   assert.equal(batch.map((r) => r.id), [1, 2, 3], 'no reply for the notification')
   assert.is(batch[0].result, 3); assert.is(batch[1].error?.code, -32000); assert.is(batch[2].error?.code, -32601)
@@ -378,7 +301,7 @@ test('bad input: an oversize message closes the socket with 1009; the host serve
 test('bad input: a binary frame is -32600 with id null, and the socket stays', async () => {
   const c = await rawSocket(probe!.port)
   c.ws.send(Buffer.from(JSON.stringify(req(1, 'add', [1, 1]))), { binary: true })
-  const res = await c.next() as Reply
+  const res = await c.next() as RpcReply
   assert.is(res.error?.code, -32600); assert.is(res.id, null)
   c.send(req(2, 'add', [3, 4]))
   assert.equal(await c.next(), { jsonrpc: '2.0', id: 2, result: 7 })
@@ -401,29 +324,7 @@ test('bad input: 1,000 connections opened and dropped, then a normal call still 
 
 // ---- the original client ----
 
-// Its transport, qaap-uws, does not build on Node 20; its client API matches ws (see test/host/nodevms-client-compat.test.ts).
-interface ModuleInternals { _resolveFilename (request: string, ...rest: unknown[]): string }
-interface LegacyClient extends EventEmitter {
-  backendInfo: { methods: string[], callLogUrl: string, filesArchiveUrl: string } | null
-  connect (url: string, opts?: { user?: string }): Promise<void>
-  close (): void
-  [method: string]: unknown
-}
-function legacyClientClass (): new () => LegacyClient {
-  const Module = require('node:module') as ModuleInternals
-  const wsPath = require.resolve('ws')
-  const resolveFilename = Module._resolveFilename
-  Module._resolveFilename = function (this: unknown, request: string, ...rest: unknown[]): string {
-    return request === 'qaap-uws' ? wsPath : resolveFilename.call(this, request, ...rest)
-  }
-  return require('nodevms-client') as new () => LegacyClient
-}
-const remote = (client: LegacyClient, name: string) => client[name] as (...args: unknown[]) => Promise<unknown>
-async function closeLegacy (client: LegacyClient): Promise<void> {
-  const closed = new Promise((resolve) => client.once('close', resolve))
-  client.close() // code 1000: rpc-websockets does not try to reconnect
-  await closed
-}
+// Loaded with its qaap-uws transport resolved to ws: see test/legacy-client.ts.
 
 test('nodevms-client@2.0.0 against the real host: handshake, calls with arguments, a script error', async () => {
   const NodeVMSClient = legacyClientClass()

@@ -8,19 +8,11 @@ import type { CallEntry } from '../../host/call-log.js'
 import { Host } from '../../host/host.js'
 import { RpcServer } from '../../host/rpc-server.js'
 import { runVerify, type VerifyCliOptions } from '../../cli/verify.js'
+import { PERSISTENT_COUNTER as PERSISTENT } from '../helpers.js'
 
 const require = createRequire(import.meta.url)
 const idEncoding = require('hypercore-id-encoding') as { encode (key: Buffer): string }
 
-const PERSISTENT = `const fs = System.files
-exports.increment = async function () {
-  let i = 0
-  try { i = await fs.readFile('/counter', 'json') } catch (e) {}
-  i++
-  await fs.writeFile('/counter', i)
-  return i
-}
-`
 const ROLL = 'exports.roll = async () => await System.oracle(() => Math.random())\n'
 
 interface Ctx { tmp: string[], host: Host | null, server: RpcServer | null }

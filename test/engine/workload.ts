@@ -6,19 +6,10 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { createEngine, MemoryFiles } from 'nodevms/engine'
 import type { CallRecord } from 'nodevms/engine'
 import { fixture } from './fixture.js'
+import { prng } from '../helpers.js'
 
 const LIMITS = { gasLimit: 400, memoryLimit: 32 * 1024 * 1024, timeoutMs: 60_000 }
 const WORDS = ['alpha', 'Beta', 'gamma', 'délta', 'epsilon', 'zeta', 'ÉTA', 'theta', 'iota', 'kappa', 'lambda', 'mu', '2021-05-06', 'naïve', '😀']
-
-// A fixed PRNG (mulberry32), so the workload is the same in every process.
-function prng (seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 type Call = [string, unknown[], string | null]
 

@@ -1,29 +1,11 @@
-// CONTRACT §5: the wire protocol is compatible with nodevms-client@2.0.0, the original JS client.
-// Its transport, qaap-uws (µWebSockets), does not build on Node 20; its client API matches ws, which
-// rpc-websockets loads through require('qaap-uws'). So that one module name resolves to ws here.
+// CONTRACT §5: the wire protocol is compatible with nodevms-client@2.0.0, the original JS client
+// (loaded with its qaap-uws transport resolved to ws: see test/legacy-client.ts).
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { createRequire } from 'node:module'
-import type { EventEmitter } from 'node:events'
 import { RpcServer, type CallOutcome, type Service } from '../../host/rpc-server.js'
+import { closeLegacy, legacyClientClass, remote } from '../legacy-client.js'
 
-const require = createRequire(import.meta.url)
-
-interface ModuleInternals { _resolveFilename (request: string, ...rest: unknown[]): string }
-const Module = require('node:module') as ModuleInternals
-const wsPath = require.resolve('ws')
-const resolveFilename = Module._resolveFilename
-Module._resolveFilename = function (this: unknown, request: string, ...rest: unknown[]): string {
-  return request === 'qaap-uws' ? wsPath : resolveFilename.call(this, request, ...rest)
-}
-
-interface LegacyClient extends EventEmitter {
-  backendInfo: { methods: string[], callLogUrl: string, filesArchiveUrl: string } | null
-  connect (url: string, opts?: { user?: string }): Promise<void>
-  close (): void
-  [method: string]: unknown
-}
-const NodeVMSClient = require('nodevms-client') as new (opts?: { timeout?: number }) => LegacyClient
+const NodeVMSClient = legacyClientClass()
 
 function service (): Service {
   let count = 0
@@ -38,14 +20,6 @@ function service (): Service {
       return { error: { name: 'Error', message: 'You are not my owner!' } }
     }
   }
-}
-
-const remote = (client: LegacyClient, name: string) => client[name] as (...args: unknown[]) => Promise<unknown>
-
-async function closeLegacy (client: LegacyClient): Promise<void> {
-  const closed = new Promise((resolve) => client.once('close', resolve))
-  client.close() // code 1000: rpc-websockets does not try to reconnect
-  await closed
 }
 
 test('nodevms-client@2.0.0 connects, handshakes and calls methods with arguments', async () => {

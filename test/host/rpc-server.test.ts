@@ -4,6 +4,7 @@ import { request as httpRequest } from 'node:http'
 import { WebSocket } from 'ws'
 import { RpcServer, type CallOutcome, type RpcServerOptions, type Service } from '../../host/rpc-server.js'
 import { HostError } from '../../host/errors.js'
+import { openRawSocket, req } from '../raw-socket.js'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -46,32 +47,6 @@ async function startServer (opts: Partial<RpcServerOptions> = {}): Promise<{ ser
   return { server, svc, errors }
 }
 
-/** A raw WebSocket that queues every message it receives. */
-async function rawSocket (url: string, opts: { headers?: Record<string, string>, maxPayload?: number } = {}) {
-  const ws = new WebSocket(url, opts)
-  const inbox: unknown[] = []
-  const waiters: Array<(v: unknown) => void> = []
-  ws.on('message', (data) => {
-    const value = JSON.parse(String(data))
-    const w = waiters.shift()
-    if (w) w(value)
-    else inbox.push(value)
-  })
-  await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject) })
-  return {
-    ws,
-    send: (v: unknown) => ws.send(typeof v === 'string' ? v : JSON.stringify(v)),
-    next: (ms = 2000): Promise<unknown> => inbox.length > 0
-      ? Promise.resolve(inbox.shift())
-      : new Promise((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error('no message within ' + ms + ' ms')), ms)
-        waiters.push((v) => { clearTimeout(t); resolve(v) })
-      }),
-    pending: () => inbox.length,
-    close: () => new Promise<void>((resolve) => { if (ws.readyState === WebSocket.CLOSED) resolve(); else { ws.once('close', () => resolve()); ws.close() } })
-  }
-}
-
 async function waitFor (cond: () => boolean, ms = 5000, what = 'condition'): Promise<void> {
   const until = Date.now() + ms
   while (!cond()) {
@@ -80,13 +55,10 @@ async function waitFor (cond: () => boolean, ms = 5000, what = 'condition'): Pro
   }
 }
 
-const call = (id: number | string | null, method: string, params?: unknown) =>
-  params === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params }
-
 test('handshake is built in and an export named handshake cannot shadow it', async () => {
   const { server, svc } = await startServer()
-  const c = await rawSocket(server.url)
-  c.send(call(1, 'handshake'))
+  const c = await openRawSocket(server.url)
+  c.send(req(1, 'handshake'))
   const res = await c.next() as { id: number, result: { methods: string[], callLogUrl: string } }
   assert.is(res.id, 1)
   assert.equal(res.result.methods, svc.methods, 'handshake returns the service handshakeInfo')
@@ -97,36 +69,36 @@ test('handshake is built in and an export named handshake cannot shadow it', asy
 
 test('calls: array params, absent params as [], null params as [] (nodevms-client@2 sends null)', async () => {
   const { server } = await startServer()
-  const c = await rawSocket(server.url)
-  c.send(call(1, 'add', [1, 2, 3]))
+  const c = await openRawSocket(server.url)
+  c.send(req(1, 'add', [1, 2, 3]))
   assert.equal(await c.next(), { jsonrpc: '2.0', id: 1, result: 6 })
-  c.send(call('s', 'echo'))
+  c.send(req('s', 'echo'))
   assert.equal(await c.next(), { jsonrpc: '2.0', id: 's', result: [] })
-  c.send(call(2, 'echo', null))
+  c.send(req(2, 'echo', null))
   assert.equal(await c.next(), { jsonrpc: '2.0', id: 2, result: [] })
-  c.send(call(null, 'echo', [7]))
+  c.send(req(null, 'echo', [7]))
   assert.equal(await c.next(), { jsonrpc: '2.0', id: null, result: [7] }, 'id null is a request, not a notification')
   await c.close(); await server.close()
 })
 
 test('a script error is -32000 with the error name as message and its message as data', async () => {
   const { server } = await startServer()
-  const c = await rawSocket(server.url)
-  c.send(call(3, 'fail', []))
+  const c = await openRawSocket(server.url)
+  c.send(req(3, 'fail', []))
   assert.equal(await c.next(), { jsonrpc: '2.0', id: 3, error: { code: -32000, message: 'TypeError', data: 'nope' } })
   await c.close(); await server.close()
 })
 
 test('unknown method -32601; params object or scalar -32602 with the request id', async () => {
   const { server } = await startServer()
-  const c = await rawSocket(server.url)
-  c.send(call(1, 'nosuch', []))
+  const c = await openRawSocket(server.url)
+  c.send(req(1, 'nosuch', []))
   const r1 = await c.next() as { id: number, error: { code: number, data: string } }
   assert.is(r1.error.code, -32601); assert.is(r1.id, 1); assert.match(r1.error.data, 'nosuch')
-  c.send(call(2, 'echo', { a: 1 }))
+  c.send(req(2, 'echo', { a: 1 }))
   const r2 = await c.next() as { id: number, error: { code: number } }
   assert.is(r2.error.code, -32602); assert.is(r2.id, 2)
-  c.send(call(3, 'echo', 5))
+  c.send(req(3, 'echo', 5))
   const r3 = await c.next() as { id: number, error: { code: number } }
   assert.is(r3.error.code, -32602); assert.is(r3.id, 3)
   await c.close(); await server.close()
@@ -134,7 +106,7 @@ test('unknown method -32601; params object or scalar -32602 with the request id'
 
 test('parse errors and invalid requests are answered with id null and the connection stays usable', async () => {
   const { server } = await startServer()
-  const c = await rawSocket(server.url)
+  const c = await openRawSocket(server.url)
   const cases: Array<[string, number]> = [
     ['{"jsonrpc":"2.0","id":1,', -32700],
     ['{"jsonrpc":"1.0","id":1,"method":"echo","params":[]}', -32600],
@@ -152,15 +124,15 @@ test('parse errors and invalid requests are answered with id null and the connec
     assert.is(res.error.code, code, text)
     assert.is(res.id, null, `${text}: id null`)
   }
-  c.send(call(9, 'add', [2, 2]))
+  c.send(req(9, 'add', [2, 2]))
   assert.equal(await c.next(), { jsonrpc: '2.0', id: 9, result: 4 }, 'still usable')
   await c.close(); await server.close()
 })
 
 test('batches: replies in one array, notifications run but get no reply; all-notification batch gets nothing', async () => {
   const { server, svc } = await startServer()
-  const c = await rawSocket(server.url)
-  c.send([call(1, 'add', [1, 1]), { jsonrpc: '2.0', method: 'echo', params: ['note'] }, { foo: 1 }, call(2, 'fail'), call(3, 'nosuch')])
+  const c = await openRawSocket(server.url)
+  c.send([req(1, 'add', [1, 1]), { jsonrpc: '2.0', method: 'echo', params: ['note'] }, { foo: 1 }, req(2, 'fail'), req(3, 'nosuch')])
   const res = await c.next() as Array<{ id: unknown, result?: unknown, error?: { code: number } }>
   assert.ok(Array.isArray(res))
   assert.is(res.length, 4, 'the notification has no reply')
@@ -172,7 +144,7 @@ test('batches: replies in one array, notifications run but get no reply; all-not
   c.send([{ jsonrpc: '2.0', method: 'echo', params: [1] }, { jsonrpc: '2.0', method: 'echo', params: [2] }])
   c.send({ jsonrpc: '2.0', method: 'echo', params: [3] }) // single notification
   c.send({ jsonrpc: '2.0', method: 'echo', params: {} }) // bad params in a notification: still no reply
-  c.send(call(4, 'echo', ['after']))
+  c.send(req(4, 'echo', ['after']))
   assert.equal(await c.next(), { jsonrpc: '2.0', id: 4, result: ['after'] }, 'nothing was sent for the notifications')
   await waitFor(() => svc.seen.filter((s) => s.method === 'echo').length >= 5, 2000, 'notifications to run')
   await c.close(); await server.close()
@@ -180,21 +152,21 @@ test('batches: replies in one array, notifications run but get no reply; all-not
 
 test('a binary frame is refused with -32600 and the connection stays', async () => {
   const { server } = await startServer()
-  const c = await rawSocket(server.url)
-  c.ws.send(Buffer.from(JSON.stringify(call(1, 'echo', []))), { binary: true })
+  const c = await openRawSocket(server.url)
+  c.ws.send(Buffer.from(JSON.stringify(req(1, 'echo', []))), { binary: true })
   const res = await c.next() as { id: unknown, error: { code: number, data: string } }
   assert.is(res.error.code, -32600); assert.is(res.id, null); assert.match(res.error.data, 'text frame')
-  c.send(call(2, 'echo', [1]))
+  c.send(req(2, 'echo', [1]))
   assert.equal(await c.next(), { jsonrpc: '2.0', id: 2, result: [1] })
   await c.close(); await server.close()
 })
 
 test('a message over maxPayload closes the socket with 1009', async () => {
   const { server } = await startServer({ maxPayload: 1024 })
-  const c = await rawSocket(server.url)
+  const c = await openRawSocket(server.url)
   const closed = new Promise<number>((resolve) => c.ws.once('close', (code) => resolve(code)))
   c.ws.on('error', () => {})
-  c.send(call(1, 'echo', ['y'.repeat(4096)]))
+  c.send(req(1, 'echo', ['y'.repeat(4096)]))
   assert.is(await closed, 1009)
   await waitFor(() => server.clientCount === 0, 2000, 'server to drop the socket')
   await server.close()
@@ -202,13 +174,13 @@ test('a message over maxPayload closes the socket with 1009', async () => {
 
 test('host errors map to JSON-RPC errors; unexpected ones are -32603 without host details', async () => {
   const { server, errors } = await startServer()
-  const c = await rawSocket(server.url)
-  c.send(call(1, 'queueFull', []))
+  const c = await openRawSocket(server.url)
+  c.send(req(1, 'queueFull', []))
   const r1 = await c.next() as { error: { code: number, message: string } }
   assert.is(r1.error.code, -32004); assert.is(r1.error.message, 'queue full, try again')
-  c.send(call(2, 'stale', []))
+  c.send(req(2, 'stale', []))
   assert.equal(await c.next(), { jsonrpc: '2.0', id: 2, error: { code: -32002, message: 'counter 3 is not above 5', data: { last: 5 } } })
-  c.send(call(3, 'crash', []))
+  c.send(req(3, 'crash', []))
   const r3 = await c.next() as { error: { code: number, message: string, data: string } }
   assert.is(r3.error.code, -32603)
   assert.not.match(JSON.stringify(r3), 'secret', 'host details stay on the host')
@@ -218,8 +190,8 @@ test('host errors map to JSON-RPC errors; unexpected ones are -32603 without hos
 
 test('in-flight calls per connection are capped with a clear error', async () => {
   const { server, svc } = await startServer({ maxInFlight: 2 })
-  const c = await rawSocket(server.url)
-  c.send(call(1, 'slow', [])); c.send(call(2, 'slow', [])); c.send(call(3, 'slow', []))
+  const c = await openRawSocket(server.url)
+  c.send(req(1, 'slow', [])); c.send(req(2, 'slow', [])); c.send(req(3, 'slow', []))
   const r3 = await c.next() as { id: number, error: { code: number, message: string } }
   assert.is(r3.id, 3); assert.is(r3.error.code, -32006); assert.match(r3.error.message, 'too many calls in flight')
   svc.release()
@@ -230,10 +202,10 @@ test('in-flight calls per connection are capped with a clear error', async () =>
 
 test('connections are not serialized: a slow call on one does not block another', async () => {
   const { server, svc } = await startServer()
-  const a = await rawSocket(server.url)
-  const b = await rawSocket(server.url)
-  a.send(call(1, 'slow', []))
-  b.send(call(1, 'add', [40, 2]))
+  const a = await openRawSocket(server.url)
+  const b = await openRawSocket(server.url)
+  a.send(req(1, 'slow', []))
+  b.send(req(1, 'add', [40, 2]))
   assert.equal(await b.next(), { jsonrpc: '2.0', id: 1, result: 42 })
   svc.release()
   assert.equal(await a.next(), { jsonrpc: '2.0', id: 1, result: 'slow done' })
@@ -242,8 +214,8 @@ test('connections are not serialized: a slow call on one does not block another'
 
 test('a client that disconnects mid-call: the call completes, the reply is dropped silently', async () => {
   const { server, svc, errors } = await startServer()
-  const c = await rawSocket(server.url)
-  c.send(call(1, 'slow', []))
+  const c = await openRawSocket(server.url)
+  c.send(req(1, 'slow', []))
   await waitFor(() => svc.seen.length === 1, 2000, 'the call to start')
   c.ws.terminate()
   await waitFor(() => server.clientCount === 0, 2000, 'the socket to go')
@@ -273,18 +245,18 @@ test('debug auth off: ?user= and Basic claims are refused with 401; anonymous ca
     assert.match(res.body, '--debug')
     assert.match(res.body, 'ed25519')
   }
-  const c = await rawSocket(server.url)
-  c.send(call(1, 'whoami', []))
+  const c = await openRawSocket(server.url)
+  c.send(req(1, 'whoami', []))
   assert.equal(await c.next(), { jsonrpc: '2.0', id: 1, result: null })
   await c.close(); await server.close()
 })
 
 test('debug auth on: ?user= and Basic set the caller for that connection', async () => {
   const { server } = await startServer({ debug: true })
-  const a = await rawSocket(server.url + '/?user=bob')
-  const b = await rawSocket(server.url, { headers: { authorization: 'Basic ' + Buffer.from('alice:pw').toString('base64') } })
-  const n = await rawSocket(server.url)
-  a.send(call(1, 'whoami')); b.send(call(1, 'whoami')); n.send(call(1, 'whoami'))
+  const a = await openRawSocket(server.url + '/?user=bob')
+  const b = await openRawSocket(server.url, { headers: { authorization: 'Basic ' + Buffer.from('alice:pw').toString('base64') } })
+  const n = await openRawSocket(server.url)
+  a.send(req(1, 'whoami')); b.send(req(1, 'whoami')); n.send(req(1, 'whoami'))
   assert.is((await a.next() as { result: unknown }).result, 'bob')
   assert.is((await b.next() as { result: unknown }).result, 'alice')
   assert.is((await n.next() as { result: unknown }).result, null)
@@ -311,7 +283,7 @@ test('unknown paths are 404, plain HTTP is 426, replication without a replicate(
 test('1,000 connections opened and dropped leave no socket behind', async () => {
   const { server } = await startServer()
   for (let round = 0; round < 10; round++) {
-    const socks = await Promise.all(Array.from({ length: 100 }, () => rawSocket(server.url)))
+    const socks = await Promise.all(Array.from({ length: 100 }, () => openRawSocket(server.url)))
     assert.ok(server.clientCount >= 100)
     socks.forEach((s, i) => { if (i % 2 === 0) s.ws.terminate(); else s.ws.close() })
   }
@@ -321,11 +293,11 @@ test('1,000 connections opened and dropped leave no socket behind', async () => 
 
 test('a reader that never reads is terminated once its unsent bytes pass the bound', async () => {
   const { server } = await startServer({ maxBufferedBytes: 2 * 1024 * 1024 })
-  const c = await rawSocket(server.url)
+  const c = await openRawSocket(server.url)
   const socket = (c.ws as unknown as { _socket: { pause (): void } })._socket
   socket.pause()
   const closed = new Promise<void>((resolve) => c.ws.once('close', () => resolve()))
-  for (let i = 0; i < 64; i++) c.send(call(i, 'big', [1024 * 1024])) // 64 MiB of replies if nothing stopped it
+  for (let i = 0; i < 64; i++) c.send(req(i, 'big', [1024 * 1024])) // 64 MiB of replies if nothing stopped it
   await waitFor(() => server.clientCount === 0, 10_000, 'the slow reader to be cut off')
   c.ws.terminate()
   await closed
@@ -334,12 +306,12 @@ test('a reader that never reads is terminated once its unsent bytes pass the bou
 
 test('heartbeat: a socket that stops answering pings is terminated; a live one stays', async () => {
   const { server } = await startServer({ heartbeatMs: 50 })
-  const dead = await rawSocket(server.url)
-  const live = await rawSocket(server.url)
+  const dead = await openRawSocket(server.url)
+  const live = await openRawSocket(server.url)
   ;(dead.ws as unknown as { _socket: { pause (): void } })._socket.pause()
   await waitFor(() => server.clientCount === 1, 3000, 'the dead socket to be terminated')
   await sleep(200)
-  live.send(call(1, 'echo', ['alive']))
+  live.send(req(1, 'echo', ['alive']))
   assert.equal(await live.next(), { jsonrpc: '2.0', id: 1, result: ['alive'] })
   dead.ws.terminate()
   await live.close(); await server.close()
@@ -350,7 +322,7 @@ test('open() and close() are idempotent; port 0 picks a port; close() terminates
   await server.open()
   assert.ok(server.port > 0)
   assert.is(server.address, '127.0.0.1')
-  const c = await rawSocket(server.url)
+  const c = await openRawSocket(server.url)
   const closed = new Promise<void>((resolve) => c.ws.once('close', () => resolve()))
   await Promise.all([server.close(), server.close()])
   await closed

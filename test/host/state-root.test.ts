@@ -3,20 +3,11 @@ import * as assert from 'uvu/assert'
 import { createHash } from 'node:crypto'
 import type { Files } from '../../engine/types.js'
 import { StateRoot, computeStateRoot } from '../../host/state-root.js'
+import { prng } from '../helpers.js'
 
 const test = suite('state root')
 const sha = (data: Uint8Array | string) => createHash('sha256').update(data).digest()
 const utf8 = (s: string) => new TextEncoder().encode(s)
-
-// A deterministic PRNG so a failure reproduces.
-function prng (seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 // The documented definition, spelled out for the two-file case, without any code from state-root.ts.
 test('an auditor can recompute the root from the definition in the top comment', () => {

@@ -6,17 +6,8 @@ import createTestnet, { type Testnet } from '@hyperswarm/testnet'
 import { Host } from '../../host/host.js'
 import { Mirror, type MirrorMismatch, type MirrorOptions } from '../../host/mirror.js'
 import { startSwarm, type DhtNode, type SwarmHandle } from '../../host/swarm.js'
+import { PERSISTENT_COUNTER } from '../helpers.js'
 import { onlyLoopback } from './netns.js'
-
-export const PERSISTENT = `const fs = System.files
-exports.increment = async function () {
-  let i = 0
-  try { i = await fs.readFile('/counter', 'json') } catch (e) {}
-  i++
-  await fs.writeFile('/counter', i)
-  return i
-}
-`
 
 export async function loopbackTestnet (): Promise<Testnet> {
   if (!onlyLoopback()) throw new Error('refusing to start a testnet outside a loopback-only network namespace')
@@ -34,7 +25,7 @@ export class SwarmHost {
   swarm!: SwarmHandle
   private dir!: { path: string, remove (): Promise<void> }
 
-  static async start (bootstrap: DhtNode[], calls: number, source = PERSISTENT): Promise<SwarmHost> {
+  static async start (bootstrap: DhtNode[], calls: number, source = PERSISTENT_COUNTER): Promise<SwarmHost> {
     const h = new SwarmHost()
     h.dir = await tempDir('host')
     h.host = new Host({ source, filename: 'counter.js', dir: h.dir.path, warn: () => {} })

@@ -1,0 +1,67 @@
+// Serving and driving for the wire benchmarks: a server child (a real `nodevms exec` or a baseline), and
+// the same client code calling increment() back to back against either.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { connect, type Client } from '../host/client.js'
+import type { Identity } from '../host/identity.js'
+
+const root = fileURLToPath(new URL('../../', import.meta.url))
+const cliPath = fileURLToPath(new URL('../cli/index.js', import.meta.url))
+const counterPath = join(root, 'fixtures', 'counter.js')
+
+export interface Server { port: number, child: ChildProcess }
+
+/** Spawns `node <args>` in the repo root and resolves once it prints "Serving at …:PORT". */
+export function startServer (args: string[]): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    let err = ''
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`bench server did not start within 20 s: ${err}`)) }, 20_000)
+    child.stderr!.on('data', (d) => { err += d })
+    child.stdout!.on('data', (d) => {
+      out += d
+      const match = /Serving at [^\s:]+:(\d+)/.exec(out)
+      if (match) { clearTimeout(timer); resolve({ port: Number(match[1]), child }) }
+    })
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`bench server exited (${code}) before serving: ${err}`)) })
+  })
+}
+
+/** `nodevms exec fixtures/counter.js` on a free port, its state in dir. */
+export function startCounterHost (dir: string): Promise<Server> {
+  return startServer([cliPath, 'exec', counterPath, '--port', '0', '--dir', dir])
+}
+
+/** SIGTERM, then SIGKILL after 5 s; resolves once the child is gone. */
+export async function stopServer ({ child }: Server): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const exited = new Promise((resolve) => child.once('exit', resolve))
+  child.kill('SIGTERM')
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
+  await exited
+  clearTimeout(timer)
+}
+
+/** `n` clients that do not sign. */
+export const anonymous = (n: number): undefined[] => Array.from({ length: n }, () => undefined)
+
+/** Calls/s: one connection per identity (undefined: unsigned), each calling increment() back to back for `ms`. */
+export async function throughput (port: number, identities: Array<Identity | undefined>, ms: number): Promise<number> {
+  const conns: Client[] = await Promise.all(identities.map((identity) => connect(`127.0.0.1:${port}`, { identity })))
+  try {
+    // Warm up (JIT, sockets, the host's first commits) for a third of the run, then measure.
+    const warm = performance.now() + ms / 3
+    await Promise.all(conns.map(async (c) => { while (performance.now() < warm) await c.increment() }))
+    let calls = 0
+    const until = performance.now() + ms
+    const started = performance.now()
+    await Promise.all(conns.map(async (c) => {
+      while (performance.now() < until) { await c.increment(); calls++ }
+    }))
+    return calls / ((performance.now() - started) / 1000)
+  } finally {
+    await Promise.all(conns.map((c) => c.close()))
+  }
+}

@@ -1,0 +1,22 @@
+// Small pieces shared by tests in more than one folder.
+
+/** A deterministic PRNG (mulberry32), so a workload or a failure reproduces in every process. */
+export function prng (seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/** A counter kept in the files archive at /counter, so it survives a restart. */
+export const PERSISTENT_COUNTER = `const fs = System.files
+exports.increment = async function () {
+  let i = 0
+  try { i = await fs.readFile('/counter', 'json') } catch (e) {}
+  i++
+  await fs.writeFile('/counter', i)
+  return i
+}
+`
