@@ -6,12 +6,14 @@ import { benchEngine } from './engine.js'
 import { benchHost } from './host.js'
 import { benchRpc } from './rpc.js'
 import { benchSwarm } from './swarm.js'
+import { benchVerify } from './verify.js'
 import { formatJson, formatTable, type BenchResult } from './report.js'
 
 const BENCHES: Array<{ prefix: string, run: (quick: boolean) => Promise<BenchResult[]> }> = [
   { prefix: 'engine.', run: benchEngine },
   { prefix: 'host.', run: benchHost },
   { prefix: 'rpc.', run: benchRpc },
+  { prefix: 'verify.', run: benchVerify },
   { prefix: 'auth.', run: benchAuth },
   { prefix: 'swarm.', run: benchSwarm }
 ]

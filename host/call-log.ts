@@ -8,6 +8,7 @@
 import type Hypercore from 'hypercore'
 import type { CallRecord, OracleOutcome } from '../engine/types.js'
 import type { Change } from './drive-files.js'
+import { readWindows } from './block-reader.js'
 import { HostError } from './errors.js'
 
 export interface EngineInfo { name: 'nodevms-quickjs', version: string, wasmSha256: string }
@@ -99,6 +100,8 @@ const SHAPES: Record<LogEntry['type'], Record<string, Check>> = {
   }
 }
 
+const FIELDS = Object.fromEntries(Object.entries(SHAPES).map(([type, shape]) => [type, Object.entries(shape)])) as Record<LogEntry['type'], Array<[string, Check]>>
+
 /** Why value cannot be the log's block at index, or null when it can. */
 function problem (value: unknown, index: number): string | null {
   if (!isObj(value)) return `a JSON ${Array.isArray(value) ? 'array' : value === null ? 'null' : typeof value}, not a log entry`
@@ -106,7 +109,7 @@ function problem (value: unknown, index: number): string | null {
   if (typeof type !== 'string' || !Object.hasOwn(SHAPES, type)) return `JSON without a known entry type (type: ${JSON.stringify(type) ?? 'missing'})`
   if (index === 0 && type !== 'init') return `a '${type}' entry where an 'init' entry must come first`
   if (index > 0 && type === 'init') return "an 'init' entry after block 0"
-  for (const [field, check] of Object.entries(SHAPES[type as LogEntry['type']])) {
+  for (const [field, check] of FIELDS[type as LogEntry['type']]) {
     if (!check(value[field])) return `a '${type}' entry with a missing or malformed '${field}'`
   }
   if (type === 'call' && value.result !== undefined && value.error !== undefined) return "a 'call' entry with both 'result' and 'error'"
@@ -133,7 +136,7 @@ export function decodeEntry (block: Uint8Array, index: number, key = 'unknown'):
   return value as LogEntry
 }
 
-const READ_WINDOW = 256 // blocks requested at once by read(): bounded memory, parallel fetches from peers
+const READ_WINDOW = 512 // blocks read at once by read(): one storage scan, bounded memory, parallel fetches from peers
 
 /** The call log over a Hypercore: writable on the host, read-only on a verifier. */
 export class CallLog {
@@ -165,14 +168,15 @@ export class CallLog {
     return decodeEntry(block, index, this.key)
   }
 
-  /** Streams entries start..end-1 in order, holding at most READ_WINDOW blocks in memory. */
+  /** Streams entries start..end-1 in order, holding at most two windows of READ_WINDOW blocks in memory. */
   async * read (start = 0, end?: number): AsyncGenerator<LogEntry> {
     await this.core.ready()
     const stop = end ?? this.core.length
-    for (let i = start; i < stop; i += READ_WINDOW) {
-      const indexes = Array.from({ length: Math.min(READ_WINDOW, stop - i) }, (_, k) => i + k)
-      const entries = await Promise.all(indexes.map((index) => this.get(index)))
-      yield * entries
+    for await (const window of readWindows(this.core, start, stop, READ_WINDOW)) {
+      for (const { index, value } of window) {
+        if (value === null) throw HostError.NOT_A_NODEVMS_LOG(this.key, index, 'not available')
+        yield decodeEntry(value, index, this.key)
+      }
     }
   }
 }

@@ -1,5 +1,6 @@
 // A mirror (nodevms seed): keeps a local copy of a call log and its files archive in a directory, follows
-// both live over Hyperswarm, serves them to other peers, and verifies the log each time it grows.
+// both live over Hyperswarm, serves them to other peers, and verifies the log each time it grows: one
+// LogVerifier follows the log, so each pass replays only the new entries, then checks the archive.
 //
 // A verdict of "mismatch" is confirmed before it is reported: log and files replicate as separate cores,
 // so a pass can see the files ahead of the log for a moment. A difference that is still there after
@@ -13,7 +14,7 @@ import Hyperdrive from 'hyperdrive'
 import { CallLog } from './call-log.js'
 import { HostError } from './errors.js'
 import { startSwarm, type DhtNode, type SwarmHandle } from './swarm.js'
-import { verifyLog, type VerifyDivergence, type VerifyOptions, type VerifyReport } from './verifier.js'
+import { LogVerifier, type VerifyDivergence, type VerifyOptions, type VerifyReport } from './verifier.js'
 
 export interface MirrorOptions {
   /** The call log key, 64 hex. */
@@ -68,6 +69,7 @@ export class Mirror {
   private checkpoint: Checkpoint | null = null
   private lonelySince: number | null = null
   private lookTimer: NodeJS.Timeout | null = null
+  private verifier: LogVerifier | null = null
 
   constructor (private readonly options: MirrorOptions) {
     this.dir = resolve(options.dir)
@@ -95,6 +97,7 @@ export class Mirror {
       this.poke()
       await this.release()
       await this.following
+      await this.dropVerifier()
     })()
     return this.closing
   }
@@ -154,12 +157,15 @@ export class Mirror {
     }
   }
 
-  /** One verification of the whole log as it is now. */
+  /** One verification step: the entries appended since the last pass, then the archive at that point. */
   private async pass (): Promise<void> {
     let report: VerifyReport
     try {
-      report = await verifyLog(this.log, this.drive!, { allowEngineMismatch: this.options.verify?.allowEngineMismatch })
+      this.verifier ??= new LogVerifier(this.log, this.drive!, { allowEngineMismatch: this.options.verify?.allowEngineMismatch })
+      report = await this.verifier.advance()
+      if (report.ok) report = this.verifier.report(await this.verifier.checkArchive())
     } catch (err) {
+      await this.dropVerifier()
       if (this.stopped()) return
       const code = (err as { code?: string }).code
       if (code === 'NOT_A_NODEVMS_LOG') return this.report({ kind: 'invalid', message: (err as Error).message, error: err as Error })
@@ -181,6 +187,8 @@ export class Mirror {
     const signature = `${d.index}:${d.field}:${JSON.stringify(d.actual)}`
     if (this.suspect !== signature) {
       this.suspect = signature // maybe replication in flight: look again once things settle
+      // An entry's divergence is sticky in its verifier, so it is confirmed by a fresh replay from entry 0.
+      if (d.type !== 'end') await this.dropVerifier()
       await this.settle()
       return
     }
@@ -243,6 +251,12 @@ export class Mirror {
       if (this.closing !== null || this.core.peers.length > 0) return
       this.swarm?.refresh().finally(() => this.lookAgain())
     }, delay)
+  }
+
+  private async dropVerifier (): Promise<void> {
+    const verifier = this.verifier
+    this.verifier = null
+    await verifier?.close().catch(() => {})
   }
 
   private stopped (): boolean { return this.closing !== null || this.found !== null }

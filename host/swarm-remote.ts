@@ -64,7 +64,12 @@ export async function openSwarmRemote (logKey: string, opts: SwarmRemoteOptions)
     downloads.push(core.download({ start: 0, end: core.length }))
     downloads.push(drive.db.core.download({ start: 0, end: drive.db.core.length }))
     const blobs = drive.db.core.length > 0 ? await drive.getBlobs() : null
-    if (blobs !== null) downloads.push(blobs.core.download({ start: 0, end: blobs.core.length }))
+    if (blobs !== null) {
+      // The blobs core's length is unknown until it has heard from a peer; without this the file
+      // contents were fetched one by one during the replay (and never, once the peer left).
+      await blobs.core.update({ wait: true })
+      downloads.push(blobs.core.download({ start: 0, end: blobs.core.length }))
+    }
     return { log, drive, swarm, remember: async () => {}, close }
   } catch (err) {
     await close()

@@ -1,5 +1,7 @@
 // verifyLog: replays a call log entry by entry in fresh engines, compares every entry with the replay,
-// then the replayed files with the host's files archive, and names the first difference.
+// then the replayed files with the host's files archive, and names the first difference. It is one run
+// of LogVerifier, the incremental verifier a mirror keeps: advance() checks the entries appended since
+// its last call, checkArchive() compares the archive at that point.
 //
 // The log is streamed (CallLog.read), so memory is flat in log length: the verifier holds the replayed
 // files, their state root, and one engine. For every call it checks, in this order: the caller's
@@ -15,11 +17,10 @@ import { encodeChanges, toCallRecord, type CallEntry, type CallLog, type EngineI
 import type { Change } from './drive-files.js'
 import { HostError } from './errors.js'
 import { AuthChecker } from './verify-auth.js'
-import {
-  compareChanges, compareDriveHistory, compareFinalFiles, DriveHistory, driveChanges, ReplayFiles,
-  type FilePreview, type FilesDifference
-} from './verify-files.js'
-import { prefetch } from './verify-prefetch.js'
+import { compareChanges, compareDriveHistory, compareFinalFiles, DriveHistory, driveChanges, ReplayFiles } from './verify-files.js'
+import { describe, filesFields, sourceHashMismatch, summary, unloggedChanges, type Found, type VerifyDivergence, type VerifyReport } from './verify-report.js'
+
+export type { VerifyDivergence, VerifyReport } from './verify-report.js'
 
 export interface VerifyOptions {
   /** Replay even when the log was written by another engine version (a warning instead of a failure). */
@@ -30,109 +31,127 @@ export interface VerifyOptions {
   onProgress?: (done: number, total: number) => void
 }
 
-/** The first difference between the log and its replay (or the archive). */
-export interface VerifyDivergence {
-  index: number
-  type: LogEntry['type'] | 'end'
-  method: string | null
-  caller: string | null
-  /** result, error, oracles.length, gas, deadlineGas, rebuilt, auth, changes, files.history, filesVersion, stateRoot,
-   *  sourceHash, source, engine, filesKey, files (the final archive), files.unlogged */
-  field: string
-  expected: unknown
-  actual: unknown
-  message: string
-  paths?: string[]
-  previews?: FilePreview[]
-}
-
-export interface VerifyReport {
-  ok: boolean
-  /** Entries checked and found right. */
-  entries: number
-  calls: number
-  /** Oracle outcomes the replay used. */
-  oracles: number
-  restarts: number
-  upgrades: number
-  /** The replayed state root after the last checked entry. */
-  stateRoot: string
-  filesVersion: number
-  logKey: string
-  filesKey: string
-  ms: number
-  divergence?: VerifyDivergence
-  warnings: string[]
-}
-
 const PROGRESS_EVERY = 256
-const READ_AHEAD = 512 // log entries read while the replay runs
 const FOLLOW_ROUNDS = 4 // times the replay catches up with a live log before judging the archive
 const EMPTY_DRIVE_VERSION = 1 // an empty Hyperdrive reports version 1 (drive-files.ts)
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex')
 
-type Found = Omit<VerifyDivergence, 'index' | 'type' | 'method' | 'caller'>
-
 /** Replays and checks the whole log against the drive. Throws NOT_A_NODEVMS_LOG for a foreign core. */
 export async function verifyLog (log: CallLog, drive: Hyperdrive, options: VerifyOptions = {}): Promise<VerifyReport> {
-  await log.core.ready()
-  await drive.ready()
-  const run = new Verification(log, drive, options)
+  const verifier = new LogVerifier(log, drive, options)
   try {
-    return await run.run()
+    // A live host may append while we replay: its newer changes are then in newer entries, not unlogged.
+    // So the replay follows the log (a few rounds) before the archive is judged.
+    for (let round = 0; ; round++) {
+      const report = await verifier.advance()
+      if (!report.ok) return report
+      const last = round >= FOLLOW_ROUNDS
+      if (!last && await logGrew(log, report.entries)) continue
+      const verdict = await verifier.checkArchive()
+      if (verdict?.field === 'files.unlogged' && !last && await logGrew(log, report.entries)) continue
+      options.onProgress?.(report.entries, report.entries)
+      return verifier.report(verdict)
+    }
   } finally {
-    await run.close()
+    await verifier.close()
   }
 }
 
-class Verification {
+async function logGrew (log: CallLog, index: number): Promise<boolean> {
+  await log.core.update({ wait: false }).catch(() => false)
+  return log.length > index
+}
+
+/**
+ * An incremental verifier: each advance() replays and checks the entries appended since the last one,
+ * keeping the engine, the replayed files and the signature counters between calls. After a divergence
+ * it stays at that entry. An error thrown while checking an entry (a read that failed midway) leaves the
+ * replay in an unknown state: every later advance() rethrows it, and a new LogVerifier starts over.
+ */
+export class LogVerifier {
   private readonly files = new ReplayFiles()
   private readonly auth: AuthChecker
-  private readonly started = performance.now()
-  private readonly report: VerifyReport
+  private readonly history: DriveHistory
+  private readonly warnedEngines = new Set<string>()
+  private readonly warnings: string[] = []
+  private readonly counts = { calls: 0, oracles: 0, restarts: 0, upgrades: 0 }
   private engine: Engine | null = null
   private source = ''
   private filename = ''
   private sourceHash = ''
   private filesVersion = EMPTY_DRIVE_VERSION
-  private readonly warnedEngines = new Set<string>()
-  private readonly history: DriveHistory
+  private index = 0
+  private diverged: VerifyDivergence | null = null
+  private broken: unknown = null
+  private running = false
+  private ms = 0
 
-  constructor (private readonly log: CallLog, private readonly drive: Hyperdrive, private readonly options: VerifyOptions) {
+  constructor (private readonly log: CallLog, private readonly drive: Hyperdrive, private readonly options: VerifyOptions = {}) {
     this.auth = new AuthChecker(log.key)
     this.history = new DriveHistory(drive)
-    this.report = {
-      ok: false, entries: 0, calls: 0, oracles: 0, restarts: 0, upgrades: 0, stateRoot: this.files.root.digest(),
-      filesVersion: EMPTY_DRIVE_VERSION, logKey: log.key, filesKey: drive.key.toString('hex'), ms: 0, warnings: []
-    }
   }
 
-  async run (): Promise<VerifyReport> {
-    if (this.log.length === 0) throw HostError.NOT_A_NODEVMS_LOG(this.log.key, 0, 'missing: the core is empty')
-    let index = 0
-    // A live host may append while we replay: its newer changes are then in newer entries, not unlogged.
-    // So the replay follows the log (a few rounds) before the archive is judged.
-    for (let round = 0; ; round++) {
+  /** Entries checked and found right so far. */
+  get verified (): number { return this.index }
+
+  /** Replays and checks the entries from where the last advance() stopped up to log.length. */
+  async advance (): Promise<VerifyReport> {
+    if (this.broken !== null) throw this.broken
+    if (this.diverged !== null) return this.report(this.diverged)
+    if (this.running) throw new Error('LogVerifier.advance() is already running: await it before the next one')
+    this.running = true
+    const started = performance.now()
+    try {
+      await this.log.core.ready()
+      await this.drive.ready()
+      if (this.log.length === 0) throw HostError.NOT_A_NODEVMS_LOG(this.log.key, 0, 'missing: the core is empty')
       const total = this.log.length
-      for await (const entry of prefetch(this.log.read(index, total), (e) => e, READ_AHEAD)) {
-        const found = await this.step(entry, index)
-        if (found !== null) return this.finish(describe(entry, index, found))
-        index++
-        this.report.entries = index
-        if (index % PROGRESS_EVERY === 0) this.options.onProgress?.(index, total)
+      for await (const entry of this.log.read(this.index, total)) {
+        const found = await this.checked(entry, this.index)
+        if (found !== null) {
+          this.diverged = describe(entry, this.index, found)
+          return this.report(this.diverged)
+        }
+        this.index++
+        if (this.index % PROGRESS_EVERY === 0) this.options.onProgress?.(this.index, total)
       }
-      const last = round >= FOLLOW_ROUNDS
-      if (!last && await this.logGrew(index)) continue
-      const verdict = await this.checkArchive(index)
-      if (verdict?.field === 'files.unlogged' && !last && await this.logGrew(index)) continue
-      this.options.onProgress?.(index, index)
-      return this.finish(verdict)
+      return this.report()
+    } finally {
+      this.running = false
+      this.ms += performance.now() - started
     }
   }
 
-  private async logGrew (index: number): Promise<boolean> {
-    await this.log.core.update({ wait: false }).catch(() => false)
-    return this.log.length > index
+  /**
+   * The final-files comparison at the current point: the archive at the last checked entry's files
+   * version against the replayed files, every path and byte; then no change after that version.
+   */
+  async checkArchive (): Promise<VerifyDivergence | null> {
+    if (this.broken !== null) throw this.broken
+    const started = performance.now()
+    try {
+      return await this.archiveCheck()
+    } finally {
+      this.ms += performance.now() - started
+    }
+  }
+
+  /** The report at the current point; `divergence` (an archive verdict, say) makes it a failure. */
+  report (divergence: VerifyDivergence | null = this.diverged): VerifyReport {
+    const warnings = [...this.warnings]
+    if (this.auth.unsigned > 0) warnings.push(`${this.auth.unsigned} call(s) name a caller without a signature (debug mode): those callers are the host's word.`)
+    return {
+      ok: divergence === null,
+      entries: this.index,
+      ...this.counts,
+      stateRoot: this.files.root.digest(),
+      filesVersion: this.filesVersion,
+      logKey: this.log.key,
+      filesKey: this.drive.key.toString('hex'),
+      ms: Math.round(this.ms),
+      ...(divergence !== null ? { divergence } : {}),
+      warnings
+    }
   }
 
   async close (): Promise<void> {
@@ -145,22 +164,22 @@ class Verification {
     this.engine = null
   }
 
-  private finish (divergence: VerifyDivergence | null): VerifyReport {
-    if (this.auth.unsigned > 0) this.report.warnings.push(`${this.auth.unsigned} call(s) name a caller without a signature (debug mode): those callers are the host's word.`)
-    this.report.ok = divergence === null
-    if (divergence !== null) this.report.divergence = divergence
-    this.report.stateRoot = this.files.root.digest()
-    this.report.filesVersion = this.filesVersion
-    this.report.ms = Math.round(performance.now() - this.started)
-    return this.report
+  /** step(), marking the verifier broken when it throws midway through an entry. */
+  private async checked (entry: LogEntry, index: number): Promise<Found | null> {
+    try {
+      return await this.step(entry, index)
+    } catch (err) {
+      this.broken = err
+      throw err
+    }
   }
 
   private async step (entry: LogEntry, index: number): Promise<Found | null> {
     switch (entry.type) {
       case 'init': {
         if (sha256(entry.source) !== entry.sourceHash) return sourceHashMismatch(entry.sourceHash, sha256(entry.source))
-        if (entry.filesKey !== this.report.filesKey) {
-          return { field: 'filesKey', expected: this.report.filesKey, actual: entry.filesKey, message: `the log names files archive ${entry.filesKey}, but the archive verified is ${this.report.filesKey}` }
+        if (entry.filesKey !== this.drive.key.toString('hex')) {
+          return { field: 'filesKey', expected: this.drive.key.toString('hex'), actual: entry.filesKey, message: `the log names files archive ${entry.filesKey}, but the archive verified is ${this.drive.key.toString('hex')}` }
         }
         return this.engineCheck(entry.engine, index) ?? await this.load(entry.source, entry.filename, entry)
       }
@@ -169,11 +188,11 @@ class Verification {
         const problem = this.engineCheck(entry.engine, index) ?? await this.checkBoundary(entry)
         if (problem !== null) return problem
         if (entry.type === 'restart') {
-          this.report.restarts++
+          this.counts.restarts++
           if (entry.sourceHash !== this.sourceHash) return { ...sourceHashMismatch(entry.sourceHash, this.sourceHash), message: 'a restart entry names another script source without an upgrade entry' }
           return await this.load(this.source, this.filename, entry)
         }
-        this.report.upgrades++
+        this.counts.upgrades++
         if (sha256(entry.source) !== entry.sourceHash) return sourceHashMismatch(entry.sourceHash, sha256(entry.source))
         return await this.load(entry.source, entry.filename, entry)
       }
@@ -187,7 +206,7 @@ class Verification {
     if (recorded.name === local.name && recorded.version === local.version && recorded.wasmSha256 === local.wasmSha256) return null
     const message = `the log was written by ${recorded.name} ${recorded.version} (wasm ${recorded.wasmSha256.slice(0, 12)}…), this verifier runs ${local.name} ${local.version} (wasm ${local.wasmSha256.slice(0, 12)}…)`
     if (this.options.allowEngineMismatch === true) {
-      if (!this.warnedEngines.has(message)) this.report.warnings.push(`entry ${index}: ${message}; replaying anyway (--allow-engine-mismatch).`)
+      if (!this.warnedEngines.has(message)) this.warnings.push(`entry ${index}: ${message}; replaying anyway (--allow-engine-mismatch).`)
       this.warnedEngines.add(message)
       return null
     }
@@ -213,20 +232,15 @@ class Verification {
 
   /** Restart and upgrade entries: the archive is where the last call left it, with the replayed root. */
   private async checkBoundary (entry: RestartEntry | UpgradeEntry): Promise<Found | null> {
-    return await this.versionCheck(entry.filesVersion) ?? this.rootCheck(entry.stateRoot)
+    return await this.versionCheck(entry.filesVersion, entry.type) ?? this.rootCheck(entry.stateRoot)
   }
 
   /** The archive's version before the next change must be where the log's last call left it. */
-  private async versionCheck (before: number): Promise<Found | null> {
+  private async versionCheck (before: number, type: LogEntry['type']): Promise<Found | null> {
     if (before === this.filesVersion) return null
     if (before > this.filesVersion && before <= this.drive.version) {
       const unlogged = await driveChanges(this.drive, this.filesVersion, before, this.files.base).catch(() => null)
-      if (unlogged !== null && unlogged.count > 0) {
-        return {
-          field: 'files.unlogged', expected: this.filesVersion, actual: before, paths: unlogged.paths, previews: unlogged.previews,
-          message: `the files archive changed outside the log before this entry: ${unlogged.count} change(s) not in the log (${unlogged.paths.join(', ')})`
-        }
-      }
+      if (unlogged !== null && unlogged.count > 0) return unloggedChanges(`outside the log before this ${type} entry`, this.filesVersion, before, unlogged)
     }
     return { field: 'filesVersion', expected: this.filesVersion, actual: before, message: `the log places this entry at files version ${before}, but the previous entries leave the archive at version ${this.filesVersion}` }
   }
@@ -240,7 +254,7 @@ class Verification {
     if (this.engine === null) throw new Error('unreachable: a call before the engine loaded')
     const denied = this.auth.check(entry)
     if (denied !== null) return { field: 'auth', ...denied }
-    const problem = await this.versionCheck(entry.filesVersion - entry.changes.length)
+    const problem = await this.versionCheck(entry.filesVersion - entry.changes.length, 'call')
     if (problem !== null) return problem
 
     const expected = toCallRecord(entry)
@@ -267,8 +281,8 @@ class Verification {
     const root = this.rootCheck(entry.stateRoot)
     if (root !== null) return root
     this.filesVersion = after
-    this.report.calls++
-    this.report.oracles += entry.oracles.length
+    this.counts.calls++
+    this.counts.oracles += entry.oracles.length
     return null
   }
 
@@ -284,9 +298,9 @@ class Verification {
     return { field: 'files.history', ...filesFields(diff), expected: 'the logged changes', actual: diff.paths, message: `the files archive at versions ${before}..${after} holds other changes than the log: ${diff.paths.join(', ')}` }
   }
 
-  /** After the last entry: the archive at the last logged version, then nothing after it. */
-  private async checkArchive (entries: number): Promise<VerifyDivergence | null> {
-    const at = (found: Found): VerifyDivergence => ({ index: entries, type: 'end', method: null, caller: null, ...found })
+  /** After the last checked entry: the archive at its files version, then nothing after it. */
+  private async archiveCheck (): Promise<VerifyDivergence | null> {
+    const at = (found: Found): VerifyDivergence => ({ index: this.index, type: 'end', method: null, caller: null, ...found })
     if (this.drive.version < this.filesVersion) await this.drive.update({ wait: true }).catch(() => false)
     if (this.drive.version < this.filesVersion) {
       return at({ field: 'files', expected: this.filesVersion, actual: this.drive.version, message: `the files archive is at version ${this.drive.version}, behind the log's last files version ${this.filesVersion} (a host that crashed re-applies logged changes on its next start)` })
@@ -297,29 +311,8 @@ class Verification {
     }
     if (this.drive.version > this.filesVersion) {
       const unlogged = await driveChanges(this.drive, this.filesVersion, this.drive.version, this.files.base)
-      const count = this.drive.version - this.filesVersion
-      return at({
-        field: 'files.unlogged', ...filesFields(unlogged), expected: this.filesVersion, actual: this.drive.version,
-        message: `the files archive changed after the last logged call: ${count} change(s) not in the log (${unlogged.paths.join(', ')})`
-      })
+      return at(unloggedChanges('after the last logged call', this.filesVersion, this.drive.version, unlogged))
     }
     return null
   }
-}
-
-function sourceHashMismatch (recorded: string, computed: string): Found {
-  return { field: 'sourceHash', expected: computed, actual: recorded, message: 'the recorded sha256 is not the sha256 of the recorded source' }
-}
-
-function filesFields (diff: FilesDifference): { paths: string[], previews: FilePreview[] } {
-  return { paths: diff.paths, previews: diff.previews }
-}
-
-function summary ([path, data]: [string, string | null]): string {
-  return data === null ? `${path}: deleted` : `${path}: ${data.length > 40 ? data.slice(0, 40) + '…' : data} (base64)`
-}
-
-function describe (entry: LogEntry, index: number, found: Found): VerifyDivergence {
-  const call = entry.type === 'call' ? entry : null
-  return { index, type: entry.type, method: call?.method ?? null, caller: call?.caller ?? null, ...found }
 }

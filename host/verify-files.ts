@@ -5,13 +5,20 @@
 // compared with the log entry. The drive side reads hyperbee blocks by sequence number: block `seq`
 // is the change that took the drive from version seq to seq + 1 (see drive-files.ts).
 
+import { createRequire } from 'node:module'
+import type Hypercore from 'hypercore'
 import type Hyperdrive from 'hyperdrive'
 import { MemoryFiles } from '../engine/files.js'
 import type { Files } from '../engine/types.js'
 import type { LogChange } from './call-log.js'
 import { DriveFiles, FilesTransaction, type Change } from './drive-files.js'
 import { StateRoot } from './state-root.js'
+import { readWindow, readWindows } from './block-reader.js'
 import { prefetch } from './verify-prefetch.js'
+
+// hyperdrive's own hyperbee, resolved from hyperdrive so both read the same block format.
+const hyperdriveRequire = createRequire(createRequire(import.meta.url).resolve('hyperdrive'))
+const BeeNode = hyperdriveRequire('hyperbee/lib/messages.js').Node as { decode (block: Buffer): { key: Uint8Array, value: Uint8Array | null } }
 
 /** What a verifier shows of one file: a short preview of both sides (null: no such file). */
 export interface FilePreview { path: string, expected: string | null, actual: string | null }
@@ -28,6 +35,8 @@ export interface FilesDifference {
 const MAX_PATHS = 50
 const MAX_PREVIEWS = 3
 const PREVIEW_BYTES = 48
+const HISTORY_WINDOW = 128 // drive changes read at once (their blobs too): bounds the verifier's memory
+const MAX_BLOB_BLOCKS = 1 << 20
 
 /**
  * The replayed files archive. Like the host's, it is read-only outside a call (a script's top level
@@ -143,12 +152,14 @@ export async function driveChangeAt (drive: Hyperdrive, seq: number): Promise<Dr
   return node === null ? { problem: `no block ${seq}` } : await toChange(drive, node, seq)
 }
 
-/** The drive's changes in version order, blobs included, read ahead of the calls that check them. */
+/** The drive's changes in version order, blobs included, read a window ahead of the calls that check them. */
 export class DriveHistory {
-  private iterator: AsyncGenerator<DriveChange> | null = null
+  private windows: AsyncGenerator<DriveChange[]> | null = null
+  private buffered: DriveChange[] = []
+  private next = 0
   private position = -1
 
-  constructor (private readonly drive: Hyperdrive, private readonly depth = 128) {}
+  constructor (private readonly drive: Hyperdrive, private readonly window = HISTORY_WINDOW) {}
 
   /** The n changes that take the drive from version `from` to from + n. */
   async take (from: number, n: number): Promise<DriveChange[]> {
@@ -156,37 +167,107 @@ export class DriveHistory {
     let retried = false
     if (this.position !== from) await this.seek(from)
     while (out.length < n) {
-      const next = await this.iterator!.next()
+      if (this.next < this.buffered.length) {
+        out.push(this.buffered[this.next++])
+        continue
+      }
+      const next = await this.windows!.next()
       if (next.done !== true) {
-        out.push(next.value)
+        this.buffered = next.value
+        this.next = 0
         continue
       }
       if (retried) {
         out.push({ problem: `no block ${from + out.length}` })
         break
       }
-      retried = true // the drive may have grown since the stream opened
+      retried = true // the drive may have grown since the reader started
       await this.seek(from + out.length)
     }
-    this.position = from + n
-    if (out.length < n) this.position = -1
+    this.position = out.length < n ? -1 : from + n
     return out
   }
 
   async close (): Promise<void> {
-    const iterator = this.iterator
-    this.iterator = null
+    const windows = this.windows
+    this.windows = null
+    this.buffered = []
+    this.next = 0
     this.position = -1
-    await iterator?.return(undefined)
+    await windows?.return(undefined)
   }
 
   private async seek (from: number): Promise<void> {
     await this.close()
-    const stream = this.drive.db.createHistoryStream({ gte: from, lt: this.drive.version }) as AsyncIterable<BeeNode & { seq: number }>
-    this.iterator = prefetch(stream, (node) => toChange(this.drive, node, node.seq), this.depth)
+    this.windows = prefetch(changeWindows(this.drive, from, this.drive.version, this.window), (w) => w, 2)
     this.position = from
   }
 }
+
+/** The drive's changes from version `from` to `to`, a window of blocks at a time, with their blobs. */
+async function * changeWindows (drive: Hyperdrive, from: number, to: number, size: number): AsyncGenerator<DriveChange[]> {
+  for await (const window of readWindows(drive.db.core as Hypercore, from, to, size)) {
+    const nodes = window.map(({ index, value }) => decodeBeeBlock(index, value))
+    yield await withBlobs(drive, nodes)
+  }
+}
+
+interface DriveNode { seq: number, path: string, blob: BlobId | null, linkname: unknown, deleted: boolean }
+interface BlobId { blockOffset: number, blockLength: number, byteLength: number }
+
+/** A hyperbee block of the drive: a file change, or why it is not one. */
+function decodeBeeBlock (seq: number, block: Buffer | null): DriveNode | { problem: string } {
+  if (block === null) return { problem: `no block ${seq}` }
+  let key: string
+  let value: { blob?: BlobId | null, linkname?: unknown } | null
+  try {
+    const node = BeeNode.decode(block)
+    key = Buffer.from(node.key).toString('utf8')
+    value = node.value === null || node.value === undefined ? null : JSON.parse(Buffer.from(node.value).toString('utf8'))
+  } catch {
+    return { problem: `block ${seq} is not a hyperbee node` }
+  }
+  const sep = key.indexOf('\0')
+  const path = sep === -1 ? key : key.slice(sep + 1)
+  if (!path.startsWith('/')) return { problem: `block ${seq} is not a file entry` }
+  if (value === null) return { seq, path, blob: null, linkname: null, deleted: true }
+  if (typeof value !== 'object') return { problem: `block ${seq} is not a file entry` }
+  return { seq, path, blob: value.blob ?? null, linkname: value.linkname ?? null, deleted: false }
+}
+
+/** The changes of one window, their blobs read with as few storage scans as the layout allows. */
+async function withBlobs (drive: Hyperdrive, nodes: Array<DriveNode | { problem: string }>): Promise<DriveChange[]> {
+  const files = nodes.filter((n): n is DriveNode => 'path' in n && n.blob !== null && validBlob(n.blob))
+  const blocks = new Map<number, Buffer | null>()
+  if (files.length > 0) {
+    const blobs = await drive.getBlobs() as unknown as { core: Hypercore }
+    const needed = files.reduce((sum, n) => sum + n.blob!.blockLength, 0)
+    const lo = Math.min(...files.map((n) => n.blob!.blockOffset))
+    const hi = Math.max(...files.map((n) => n.blob!.blockOffset + n.blob!.blockLength))
+    // Blobs are appended in the order of the changes, so one window's blobs are usually one range.
+    const ranges = hi - lo <= needed * 2 + 16 ? [[lo, hi]] : files.map((n) => [n.blob!.blockOffset, n.blob!.blockOffset + n.blob!.blockLength])
+    for (const [start, end] of ranges) {
+      const values = await readWindow(blobs.core, start, end)
+      values.forEach((value, k) => blocks.set(start + k, value))
+    }
+  }
+  return nodes.map((node): DriveChange => {
+    if (!('path' in node)) return node
+    if (node.deleted) return { path: node.path, data: null }
+    if (node.blob === null) return { problem: `block ${node.seq} makes ${node.path} a ${node.linkname !== null ? 'symlink' : 'blobless entry'}` }
+    if (!validBlob(node.blob)) return { problem: `block ${node.seq} names a malformed blob for ${node.path}` }
+    const parts: Buffer[] = []
+    for (let i = node.blob.blockOffset; i < node.blob.blockOffset + node.blob.blockLength; i++) {
+      const part = blocks.get(i)
+      if (part === null || part === undefined) return { problem: `block ${node.seq} names blob block ${i}, which is not available` }
+      parts.push(part)
+    }
+    return { path: node.path, data: parts.length === 1 ? parts[0] : Buffer.concat(parts) }
+  })
+}
+
+const validBlob = (blob: BlobId): boolean => Number.isSafeInteger(blob.blockOffset) && blob.blockOffset >= 0 &&
+  Number.isSafeInteger(blob.blockLength) && blob.blockLength >= 0 && blob.blockLength <= MAX_BLOB_BLOCKS
 
 /**
  * Checks that the drive's blocks from version `before` on are exactly these changes, in order: the

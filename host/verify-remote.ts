@@ -114,7 +114,10 @@ export async function openRemote (url: string, opts: { store?: string, expect?: 
     downloads.push(drive.db.core.download({ start: 0, end: drive.db.core.length }))
     // An empty drive has no header yet, and getBlobs() would wait for one.
     const blobs = drive.db.core.length > 0 ? await drive.getBlobs() : null
-    if (blobs !== null) downloads.push(blobs.core.download({ start: 0, end: blobs.core.length }))
+    if (blobs !== null) {
+      await blobs.core.update({ wait: true }) // a blobs core opened just now does not know its length yet
+      downloads.push(blobs.core.download({ start: 0, end: blobs.core.length }))
+    }
     const left = replication.closed.then(() => { throw ClientError.CONNECTION_CLOSED(url, 'replicate') })
     left.catch(() => {})
     await Promise.race([Promise.all(downloads.map((d) => d.done())), left])

@@ -13,8 +13,11 @@ import { CallLog, encodeChanges, type CallAuth, type CallEntry, type EngineInfo,
 import { applyChanges, DriveFiles, FilesTransaction, predictVersion, type Change } from '../../host/drive-files.js'
 import { HostError } from '../../host/errors.js'
 import { computeStateRoot, StateRoot } from '../../host/state-root.js'
-import { verifyLog, type VerifyOptions, type VerifyReport } from '../../host/verifier.js'
+import { LogVerifier, verifyLog, type VerifyOptions, type VerifyReport } from '../../host/verifier.js'
 import { signedPayload } from '../../host/signed-call.js'
+import { Host } from '../../host/host.js'
+import { RpcServer } from '../../host/rpc-server.js'
+import { openRemote } from '../../host/verify-remote.js'
 
 const COUNTER = 'let i = 0\nexports.increment = function () { i++; return i }\n'
 const PERSISTENT = `const fs = System.files
@@ -321,8 +324,13 @@ test('files changed while the host was stopped are named at the restart entry; a
   await ctx.host.init(PERSISTENT)
   await ctx.host.call('increment')
   await ctx.host.drive.put('/offline.txt', Buffer.from('x'))
+  await ctx.host.drive.put('/counter', Buffer.from('7'))
   await ctx.host.restart()
-  diverges(await verify(ctx), 2, 'files.unlogged')
+  const d = diverges(await verify(ctx), 2, 'files.unlogged')
+  assert.equal(d.paths, ['/offline.txt', '/counter'], 'both paths changed outside the log are named')
+  assert.match(d.message, 'outside the log before this restart entry: 2 change(s) not in the log, between files version 2 (where the log leaves it) and 4')
+  assert.match(d.message, '/offline.txt (the log implies no such file; the archive holds "x")', 'an added file: implied vs held')
+  assert.match(d.message, '/counter (the log implies "1"; the archive holds "7")', 'a changed file: implied vs held')
 })
 
 test('a restart entry with a wrong state root is caught', async (ctx) => {
@@ -364,6 +372,107 @@ test('another engine version fails, unless allowEngineMismatch (then a warning)'
   passes(report, 2, 1)
   assert.is(report.warnings.length, 1, 'one warning')
   assert.match(report.warnings[0], '0.0.1-other')
+})
+
+/** A call log that records where each read starts. */
+class ReadCountingLog extends CallLog {
+  readonly starts: number[] = []
+  override read (start = 0, end?: number) {
+    this.starts.push(start)
+    return super.read(start, end)
+  }
+}
+
+test('an incremental verifier replays only the entries appended since its last advance, and ends where verifyLog does', async (ctx) => {
+  await ctx.host.init(PERSISTENT)
+  for (let n = 0; n < 3; n++) await ctx.host.call('increment')
+  const log = new ReadCountingLog(ctx.host.log.core)
+  const verifier = new LogVerifier(log, ctx.host.drive)
+  try {
+    passes(await verifier.advance(), 4, 3)
+    assert.is(await verifier.checkArchive(), null, 'the archive matches after the first advance')
+    await ctx.host.call('note', ['a', 'hello'])
+    await ctx.host.restart()
+    await ctx.host.call('increment')
+    const report = await verifier.advance()
+    passes(report, 7, 5)
+    assert.equal(log.starts, [0, 4], 'the second advance starts at the first new entry')
+    assert.is(await verifier.checkArchive(), null, 'the archive matches after the second advance')
+    assert.is(report.restarts, 1)
+    const whole = await verify(ctx)
+    assert.equal({ ...report, ms: 0 }, { ...whole, ms: 0 }, 'the same report as one verifyLog over the whole log')
+  } finally {
+    await verifier.close()
+  }
+})
+
+test('an incremental verifier: an archive difference is reported but not kept, an entry divergence is kept', async (ctx) => {
+  await ctx.host.init(PERSISTENT)
+  await ctx.host.call('increment')
+  const verifier = new LogVerifier(ctx.host.log, ctx.host.drive)
+  try {
+    passes(await verifier.advance(), 2, 1)
+    await ctx.host.drive.put('/extra.txt', Buffer.from('sneaky'))
+    const end = await verifier.checkArchive()
+    assert.is(end?.field, 'files.unlogged', 'the change outside the log is found at the current point')
+    assert.is(end?.index, 2, 'named after the last checked entry')
+    assert.is(verifier.report(end).ok, false, 'a report with it fails')
+    passes(await verifier.advance(), 2, 1) // nothing new: the replay itself is still right
+    await ctx.host.call('increment')
+    const first = await verifier.advance()
+    assert.is(first.divergence?.field, 'files.unlogged', 'the next call names the change before it')
+    assert.is(first.divergence?.index, 2)
+    const again = await verifier.advance()
+    assert.equal(again.divergence, first.divergence, 'a later advance reports the same divergence')
+    assert.is(again.entries, 2, 'and checks nothing past it')
+  } finally {
+    await verifier.close()
+  }
+})
+
+test('a verifier of a partly replicated log reads the local entries from storage and waits for the others', async (ctx) => {
+  await ctx.host.init(PERSISTENT)
+  for (let n = 0; n < 40; n++) await ctx.host.call('increment')
+  const dir = await mkdtemp(join(tmpdir(), 'nodevms-verify-clone-'))
+  const store = new Corestore(dir)
+  const a = ctx.store.replicate(true)
+  const b = store.replicate(false)
+  a.pipe(b).pipe(a)
+  const core = store.get({ key: ctx.host.log.core.key! })
+  const drive = new Hyperdrive(store.session(), ctx.host.drive.key)
+  try {
+    await core.ready()
+    await drive.ready()
+    await core.update({ wait: true })
+    for (const index of [0, 3, 4, 17, 40]) await core.get(index) // a few local, the rest still on the peer
+    passes(await verifyLog(new CallLog(core), drive), 41, 40)
+  } finally {
+    a.destroy()
+    b.destroy()
+    await drive.close()
+    await core.close()
+    await store.close()
+    await rm(dir, { recursive: true, force: true })
+  }
+})
+
+test('openRemote fetches the log, the drive and its blobs before it returns: verify passes after the host is gone', async (ctx) => {
+  const host = new Host({ source: PERSISTENT, filename: 'script.js', dir: join(ctx.dir, 'host'), warn: () => {}, log: () => {} })
+  await host.ready()
+  for (let n = 0; n < 30; n++) await host.call('increment')
+  await host.call('note', ['a', 'x'.repeat(100_000)]) // a blob of two blocks
+  const server = new RpcServer({ service: host.asService(), port: 0, onError: () => {} })
+  await server.open()
+  const source = await openRemote(`localhost:${server.port}`)
+  try {
+    await server.close()
+    await host.close()
+    passes(await verifyLog(source.log, source.drive), 32, 31)
+  } finally {
+    await source.close()
+    await server.close()
+    await host.close()
+  }
 })
 
 test('a core that is not a nodevms log is refused with NOT_A_NODEVMS_LOG', async (ctx) => {
