@@ -40,17 +40,17 @@ async function rate (ms: number, per: number, step: () => Promise<unknown>): Pro
   return ops / ((performance.now() - started) / 1000)
 }
 
-/** Durable calls/s of `method` through Host.call with CALLERS callers in flight; also the mean entry size. */
-async function hostRate (root: string, name: string, ms: number): Promise<{ rate: number, entryBytes: number }> {
+/** Durable increment() calls/s of fixture `name` through Host.call with `callers` in flight; also the last entry's size. */
+export async function hostRate (root: string, name: string, ms: number, callers = CALLERS): Promise<{ rate: number, entryBytes: number }> {
   const host = new Host({ ...fixture(name), dir: join(root, `host-${name}`), warn: () => {} })
   await host.ready()
   try {
     const warm = warmUp(ms)
-    await Promise.all(Array.from({ length: CALLERS }, async () => { while (performance.now() < warm) await host.call('increment') }))
+    await Promise.all(Array.from({ length: callers }, async () => { while (performance.now() < warm) await host.call('increment') }))
     let calls = 0
     const started = performance.now()
     const until = started + ms
-    await Promise.all(Array.from({ length: CALLERS }, async () => {
+    await Promise.all(Array.from({ length: callers }, async () => {
       while (performance.now() < until) { await host.call('increment'); calls++ }
     }))
     const elapsed = (performance.now() - started) / 1000

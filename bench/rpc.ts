@@ -3,11 +3,19 @@
 //   rpc.throughput   calls/s from 32 concurrent clients on loopback   target ≥ 40% of echo
 //   rpc.latency_p50  single-client round trip, ms                     target ≤ 3× echo
 //   rpc.latency_p99  single-client round trip, ms
+// Two more rows explain what bounds those two, measured in this process in the same run (no target):
+//   rpc.host_ceiling      durable calls/s through Host.call with 32 callers in flight (engine and group
+//                         commit, no ws); a served call does all of that plus the ws work, on one thread
+//   rpc.commit_floor_p50  one 300-byte append plus atom.flush() on a bare Corestore, ms: the storage work
+//                         every durable call waits for, without a host, an engine or a socket
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import Corestore from 'corestore'
+import type Hypercore from 'hypercore'
 import { connect } from '../host/client.js'
+import { hostRate } from './host.js'
 import { formatTable, round, type BenchResult } from './report.js'
 import { anonymous, startCounterHost, startServer, stopServer, throughput, type Server } from './serve.js'
 
@@ -41,6 +49,32 @@ async function roundTrips (port: number, n: number): Promise<number[]> {
   }
 }
 
+/** Times in ms of `n` durable one-block appends through a storage atom (what the host's commit does per group), sorted. */
+async function commitTimes (dir: string, n: number): Promise<number[]> {
+  const store = new Corestore(dir)
+  const core = store.get({ name: 'floor' })
+  await core.ready()
+  const atom = (core as unknown as { state: { storage: { createAtom (): { flush (): Promise<void> } } } }).state.storage.createAtom()
+  const session: Hypercore = core.session({ atom })
+  await session.ready()
+  const block = Buffer.alloc(300, 'x')
+  try {
+    for (let i = 0; i < Math.min(100, n); i++) { await session.append([block]); await atom.flush() }
+    const times: number[] = []
+    for (let i = 0; i < n; i++) {
+      const t = performance.now()
+      await session.append([block])
+      await atom.flush()
+      times.push(performance.now() - t)
+    }
+    return times.sort((a, b) => a - b)
+  } finally {
+    await session.close()
+    await core.close()
+    await store.close()
+  }
+}
+
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]
 
 function result (name: string, value: number, unit: string, baseline: number, digits: number, target?: { text: string, met: (ratio: number) => boolean }): BenchResult {
@@ -62,13 +96,17 @@ export async function benchRpc (quick: boolean): Promise<BenchResult[]> {
     const n = quick ? 500 : 3000
     // Baseline and subject alternate so drift (thermal, other load) hits both.
     const echoRate = await throughput(echo.port, anonymous(32), ms)
-    const hostRate = await throughput(host.port, anonymous(32), ms)
+    const servedRate = await throughput(host.port, anonymous(32), ms)
+    const ceiling = await hostRate(dir, 'counter.js', ms, 32)
     const echoTimes = await roundTrips(echo.port, n)
     const hostTimes = await roundTrips(host.port, n)
+    const floorTimes = await commitTimes(join(dir, 'floor'), n)
     return [
-      result('rpc.throughput', hostRate, 'calls/s', echoRate, 0, { text: '≥ 40% of echo', met: (r) => r >= 0.4 }),
+      result('rpc.throughput', servedRate, 'calls/s', echoRate, 0, { text: '≥ 40% of echo', met: (r) => r >= 0.4 }),
+      result('rpc.host_ceiling', ceiling.rate, 'calls/s', echoRate, 0),
       result('rpc.latency_p50', percentile(hostTimes, 0.5), 'ms', percentile(echoTimes, 0.5), 3, { text: '≤ 3× echo', met: (r) => r <= 3 }),
-      result('rpc.latency_p99', percentile(hostTimes, 0.99), 'ms', percentile(echoTimes, 0.99), 3)
+      result('rpc.latency_p99', percentile(hostTimes, 0.99), 'ms', percentile(echoTimes, 0.99), 3),
+      result('rpc.commit_floor_p50', percentile(floorTimes, 0.5), 'ms', percentile(echoTimes, 0.5), 3)
     ]
   } finally {
     for (const s of servers) await stopServer(s)

@@ -36,6 +36,8 @@ interface Waiting {
   reject: (err: Error) => void
 }
 
+// Flush sizes kept for diagnostics: the most recent ones only, so a long-running host stays bounded.
+const GROUP_HISTORY = 4096
 // The user-data key (on the log core) holding the index of the newest lifecycle entry, uint32 LE.
 const LIFECYCLE_KEY = 'nodevms/lifecycle-index'
 // The user-data key holding the last logged counter of every signing key and the log length it covers
@@ -148,6 +150,7 @@ export class GroupCommitter {
   private async flush (): Promise<void> {
     const group = this.waiting.splice(0)
     this.groupSizes.push(group.length)
+    if (this.groupSizes.length > GROUP_HISTORY) this.groupSizes.splice(0, this.groupSizes.length - GROUP_HISTORY)
     try {
       await this.writeGroup(group)
       this.pending.shift(group.map((w) => w.changes))
