@@ -18,17 +18,10 @@ import { signedPayload } from '../../host/signed-call.js'
 import { Host } from '../../host/host.js'
 import { RpcServer } from '../../host/rpc-server.js'
 import { openRemote } from '../../host/verify-remote.js'
+import { PERSISTENT_COUNTER } from '../helpers.js'
 
 const COUNTER = 'let i = 0\nexports.increment = function () { i++; return i }\n'
-const PERSISTENT = `const fs = System.files
-exports.increment = async function () {
-  let i = 0
-  try { i = await fs.readFile('/counter', 'json') } catch (e) {}
-  i++
-  await fs.writeFile('/counter', i)
-  return i
-}
-exports.note = async (name, text) => { await fs.writeFile('/notes/' + name, text); return name }
+const PERSISTENT = PERSISTENT_COUNTER + `exports.note = async (name, text) => { await fs.writeFile('/notes/' + name, text); return name }
 exports.forget = async (name) => { await fs.unlink('/notes/' + name) }
 `
 const ORACLE = 'exports.roll = async () => { const r = await System.oracle(() => Math.random()); return r }\n'
