@@ -3,7 +3,7 @@
 import { ClientError } from '../host/errors.js'
 import { verifyLog, type VerifyDivergence, type VerifyReport } from '../host/verifier.js'
 import { openHostDir, openRemote, type VerifySource } from '../host/verify-remote.js'
-import { dim, green, red, useColour } from './output.js'
+import { CliError, dim, green, red, useColour } from './output.js'
 import { openSwarmRemote } from '../host/swarm-remote.js'
 import { isDatTarget, parseBootstrap, parseDatKey, parseSeconds } from './swarm-options.js'
 
@@ -34,9 +34,9 @@ export async function runVerify (target: string | undefined, opts: VerifyCliOpti
   let source: VerifySource | null = null
   const progress = new Progress(!json && process.stderr.isTTY === true)
   try {
-    if (opts.dir !== undefined && target !== undefined) throw usage('give either a host <url> or --dir <dir>, not both')
-    if (opts.dir === undefined && target === undefined) throw usage('give a host <url> (localhost:5555) or --dir <dir>; see nodevms verify --help')
-    if (opts.dir !== undefined && (opts.files !== undefined || opts.log !== undefined || opts.store !== undefined)) throw usage('--files, --log and --store need a host <url>, not --dir')
+    if (opts.dir !== undefined && target !== undefined) throw CliError.usage('give either a host <url> or --dir <dir>, not both')
+    if (opts.dir === undefined && target === undefined) throw CliError.usage('give a host <url> (localhost:5555) or --dir <dir>; see nodevms verify --help')
+    if (opts.dir !== undefined && (opts.files !== undefined || opts.log !== undefined || opts.store !== undefined)) throw CliError.usage('--files, --log and --store need a host <url>, not --dir')
     if (opts.dir === undefined) process.stderr.write(json ? '' : `${dim(`Replicating the call log and files from ${target}...`)}\n`)
     source = opts.dir !== undefined
       ? await openHostDir(opts.dir)
@@ -64,14 +64,10 @@ export async function runVerify (target: string | undefined, opts: VerifyCliOpti
 async function openSwarmSource (target: string, opts: VerifyCliOptions): Promise<VerifySource> {
   const key = parseDatKey(target)
   const bootstrap = parseBootstrap(opts.bootstrap, 'verify dat://KEY')
-  if (opts.store !== undefined) throw usage('--store is not supported with dat://KEY yet')
-  if (opts.log !== undefined && parseDatKey(opts.log) !== key) throw usage(`--log ${opts.log} is not the key being verified`)
+  if (opts.store !== undefined) throw CliError.usage('--store is not supported with dat://KEY yet')
+  if (opts.log !== undefined && parseDatKey(opts.log) !== key) throw CliError.usage(`--log ${opts.log} is not the key being verified`)
   const expectFiles = opts.files === undefined ? undefined : parseDatKey(opts.files, 'files archive')
   return await openSwarmRemote(key, { bootstrap, timeoutMs: parseSeconds(opts.timeout, '--timeout'), expectFiles })
-}
-
-function usage (message: string): Error & { code: string } {
-  return Object.assign(new Error(message), { code: 'USAGE' })
 }
 
 function failure (err: unknown, json: boolean): number {

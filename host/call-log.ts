@@ -5,6 +5,7 @@
 // so the log reads the same whatever encoding the core session was opened with.
 // Block 0 is always the init entry; every later block is a call, restart or upgrade entry.
 
+import { createHash } from 'node:crypto'
 import type Hypercore from 'hypercore'
 import type { CallRecord, OracleOutcome } from '../engine/types.js'
 import type { Change } from './drive-files.js'
@@ -55,6 +56,11 @@ export interface CallEntry extends CallRecord {
 }
 
 export type LogEntry = InitEntry | RestartEntry | UpgradeEntry | CallEntry
+
+/** An entry's sourceHash: the sha256 (hex) of the script's UTF-8 source. */
+export function sha256Hex (text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex')
+}
 
 export function encodeChanges (changes: readonly Change[]): LogChange[] {
   return changes.map(([path, data]) => [path, data === null ? null : Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64')])

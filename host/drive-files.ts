@@ -119,6 +119,9 @@ export class FilesTransaction implements Files, ContentHashes {
   private readonly overlay = new Map<string, Uint8Array | null>()
   // The base's sha256 of each written path, taken at its first write, so changes() can drop no-ops.
   private readonly before = new Map<string, Uint8Array | null>()
+  // The sha256 of each written file, computed once: changes() needs it to drop no-ops, and the caller
+  // needs it again for the state root.
+  private readonly hashes = new Map<string, Uint8Array>()
 
   constructor (base: Files) {
     this.base = base
@@ -132,11 +135,13 @@ export class FilesTransaction implements Files, ContentHashes {
   async put (path: string, data: Uint8Array): Promise<void> {
     await this.remember(path)
     this.overlay.set(path, Uint8Array.from(data)) // a copy: the caller may reuse its buffer
+    this.hashes.delete(path)
   }
 
   async del (path: string): Promise<void> {
     await this.remember(path)
     this.overlay.set(path, null)
+    this.hashes.delete(path)
   }
 
   async list (dir: string): Promise<string[]> {
@@ -152,8 +157,19 @@ export class FilesTransaction implements Files, ContentHashes {
 
   async contentHash (path: string): Promise<Uint8Array | null> {
     if (!this.overlay.has(path)) return hashVia(this.base, path)
+    return this.hashOf(path)
+  }
+
+  /** The sha256 of what this transaction wrote at path; null for a delete or a path it did not write. */
+  hashOf (path: string): Uint8Array | null {
     const data = this.overlay.get(path) ?? null
-    return data === null ? null : StateRoot.hashContent(data)
+    if (data === null) return null
+    let hash = this.hashes.get(path)
+    if (hash === undefined) {
+      hash = StateRoot.hashContent(data)
+      this.hashes.set(path, hash)
+    }
+    return hash
   }
 
   /** Net changes against the base, sorted by path: writes of the base's own content and deletes of missing files are left out. */
@@ -162,7 +178,7 @@ export class FilesTransaction implements Files, ContentHashes {
     for (const path of [...this.overlay.keys()].sort(byCodeUnit)) {
       const data = this.overlay.get(path) ?? null
       const before = this.before.get(path) ?? null
-      if (data === null ? before === null : before !== null && Buffer.from(before).equals(StateRoot.hashContent(data))) continue
+      if (data === null ? before === null : before !== null && Buffer.from(before).equals(this.hashOf(path)!)) continue
       out.push([path, data])
     }
     return out

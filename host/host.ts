@@ -1,14 +1,13 @@
 // The host: one Corestore at `dir` holding the call log (a Hypercore) and the files archive (a
 // Hyperdrive), one engine running the script, and the script-wide lock in front of it.
 // call → engine → CallRecord → CallEntry (+ changes, files version, state root) → group commit.
-import { createHash } from 'node:crypto'
 import { mkdirSync, readdirSync, accessSync, constants as fsConstants } from 'node:fs'
 import Corestore from 'corestore'
 import Hyperdrive from 'hyperdrive'
 import type { Duplex } from 'node:stream'
 import { createEngine, DEFAULT_LIMITS, ENGINE_NAME, ENGINE_VERSION, EngineError, wasmSha256 } from '../engine/index.js'
 import type { Engine, Files, LogFn } from '../engine/index.js'
-import { CallLog, encodeChanges, type CallAuth, type CallEntry, type EngineInfo, type Limits, type LogEntry, type Mode } from './call-log.js'
+import { CallLog, encodeChanges, sha256Hex, type CallAuth, type CallEntry, type EngineInfo, type Limits, type LogEntry, type Mode } from './call-log.js'
 import { GroupCommitter, readTail, recover, type LogTail } from './commit.js'
 import { DriveFiles, FilesTransaction, predictVersion } from './drive-files.js'
 import { HostError } from './errors.js'
@@ -50,10 +49,6 @@ export type CallOutcome = CallEntry
 
 /** What start-up did, for the CLI to report. */
 export interface OpenReport { created: boolean, upgraded: boolean, recovered: number, warnings: string[] }
-
-export function sha256Hex (text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex')
-}
 
 /** The Files the engine sees: the current call's transaction. */
 class CallFiles implements Files {
@@ -121,7 +116,7 @@ export class Host {
   /** Runs a call under the script-wide lock; resolves once its entry and file changes are durable. */
   async call (method: string, args: unknown[] = [], context: CallContext = {}): Promise<CallOutcome> {
     if (this.closing !== null) throw HostError.HOST_CLOSING()
-    if (this.opening === null || this.engine === undefined) throw HostError.HOST_NOT_READY()
+    if (!this.opened) throw HostError.HOST_NOT_READY()
     if (this.committer.failed) throw this.committer.failed
     if (!this.engine.methods.includes(method)) throw EngineError.METHOD_NOT_FOUND(method, this.engine.methods)
     const limit = this.options.queueLimit ?? DEFAULT_QUEUE_LIMIT
@@ -176,7 +171,7 @@ export class Host {
     this.callFiles.current = txn
     const record = await this.engine.call(method, args, { caller: context.caller ?? null })
     const changes = txn.changes()
-    const hashes = changes.map(([, data]) => data === null ? null : StateRoot.hashContent(data))
+    const hashes = changes.map(([path]) => txn.hashOf(path))
     changes.forEach(([path], i) => this.root.set(path, hashes[i]))
     this.filesVersion = predictVersion(this.filesVersion, changes)
     const entry: CallEntry = {

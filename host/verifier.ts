@@ -9,11 +9,10 @@
 // (result/error, oracle count, gas, deadline, rebuild); the net file changes; that the archive's blocks
 // at those versions are those changes; the files version; the state root.
 
-import { createHash } from 'node:crypto'
 import type Hyperdrive from 'hyperdrive'
 import { compareRecords, createEngine, ENGINE_NAME, ENGINE_VERSION, wasmSha256 } from '../engine/index.js'
 import type { CallRecord, Engine } from '../engine/types.js'
-import { encodeChanges, toCallRecord, type CallEntry, type CallLog, type EngineInfo, type LogEntry, type RestartEntry, type UpgradeEntry } from './call-log.js'
+import { encodeChanges, sha256Hex, toCallRecord, type CallEntry, type CallLog, type EngineInfo, type LogEntry, type RestartEntry, type UpgradeEntry } from './call-log.js'
 import type { Change } from './drive-files.js'
 import { HostError } from './errors.js'
 import { AuthChecker } from './verify-auth.js'
@@ -34,7 +33,6 @@ export interface VerifyOptions {
 const PROGRESS_EVERY = 256
 const FOLLOW_ROUNDS = 4 // times the replay catches up with a live log before judging the archive
 const EMPTY_DRIVE_VERSION = 1 // an empty Hyperdrive reports version 1 (drive-files.ts)
-const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex')
 
 /** Replays and checks the whole log against the drive. Throws NOT_A_NODEVMS_LOG for a foreign core. */
 export async function verifyLog (log: CallLog, drive: Hyperdrive, options: VerifyOptions = {}): Promise<VerifyReport> {
@@ -177,7 +175,8 @@ export class LogVerifier {
   private async step (entry: LogEntry, index: number): Promise<Found | null> {
     switch (entry.type) {
       case 'init': {
-        if (sha256(entry.source) !== entry.sourceHash) return sourceHashMismatch(entry.sourceHash, sha256(entry.source))
+        const sourceProblem = sourceHashProblem(entry)
+        if (sourceProblem !== null) return sourceProblem
         if (entry.filesKey !== this.drive.key.toString('hex')) {
           return { field: 'filesKey', expected: this.drive.key.toString('hex'), actual: entry.filesKey, message: `the log names files archive ${entry.filesKey}, but the archive verified is ${this.drive.key.toString('hex')}` }
         }
@@ -193,8 +192,7 @@ export class LogVerifier {
           return await this.load(this.source, this.filename, entry)
         }
         this.counts.upgrades++
-        if (sha256(entry.source) !== entry.sourceHash) return sourceHashMismatch(entry.sourceHash, sha256(entry.source))
-        return await this.load(entry.source, entry.filename, entry)
+        return sourceHashProblem(entry) ?? await this.load(entry.source, entry.filename, entry)
       }
       case 'call':
         return await this.call(entry)
@@ -218,7 +216,7 @@ export class LogVerifier {
     await this.closeEngine()
     this.source = source
     this.filename = filename
-    this.sourceHash = sha256(source)
+    this.sourceHash = sha256Hex(source)
     try {
       this.engine = await createEngine(source, {
         filename, files: this.files, seeded: entry.mode === 'seeded', log: () => {},
@@ -315,4 +313,10 @@ export class LogVerifier {
     }
     return null
   }
+}
+
+/** A finding when an entry's source does not hash to the sourceHash it records. */
+function sourceHashProblem (entry: { source: string, sourceHash: string }): Found | null {
+  const actual = sha256Hex(entry.source)
+  return actual === entry.sourceHash ? null : sourceHashMismatch(entry.sourceHash, actual)
 }

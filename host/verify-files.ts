@@ -64,12 +64,13 @@ export class ReplayFiles implements Files {
 
   /** Applies the current call's net changes to the archive and its state root, and returns them. */
   async commit (): Promise<Change[]> {
-    const changes = this.tx?.changes() ?? []
+    const tx = this.tx
+    const changes = tx?.changes() ?? []
     this.tx = null
     for (const [path, data] of changes) {
       if (data === null) await this.base.del(path)
       else await this.base.put(path, data)
-      this.root.set(path, data === null ? null : StateRoot.hashContent(data))
+      this.root.set(path, tx!.hashOf(path))
     }
     return changes
   }
