@@ -3,8 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { connect, type Client } from '../host/client.js'
-import type { Identity } from '../host/identity.js'
+import { connect, type Client, type Identity } from '../client/node.js'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 const cliPath = fileURLToPath(new URL('../cli/index.js', import.meta.url))

@@ -4,18 +4,17 @@
 // Outside a namespace, benchSwarm re-runs this file inside a fresh one (root only); otherwise it skips loudly.
 import { fileURLToPath } from 'node:url'
 import type { Testnet } from '@hyperswarm/testnet'
-import { RpcServer } from '../host/rpc-server.js'
-import { verifyLog } from '../host/verifier.js'
-import { openRemote } from '../host/verify-remote.js'
-import { loopbackTestnet, SwarmHost, TestMirror } from '../test/swarm/fixture.js'
-import { cannotMakeNamespace, inNamespace, loud, runInNamespace } from '../test/swarm/netns.js'
+import { hostService, RpcServer } from '../host/rpc/index.js'
+import { openRemote, verifyLog } from '../host/verify/index.js'
+import { loopbackTestnet, SwarmHost, TestMirror } from '../test/host/swarm/fixture.js'
+import { cannotMakeNamespace, inNamespace, loud, runInNamespace } from '../test/host/swarm/netns.js'
 import { formatJson, formatTable, round, type BenchResult } from './report.js'
 
 const self = fileURLToPath(import.meta.url)
 
 /** Seconds for verify over the host's ws (replicate + replay + compare). */
 async function verifyOverWs (host: SwarmHost, entries: number): Promise<number> {
-  const server = new RpcServer({ service: host.host.asService(), host: '127.0.0.1', port: 0, onError: () => {} })
+  const server = new RpcServer({ service: hostService(host.host), host: '127.0.0.1', port: 0, onError: () => {} })
   await server.open()
   try {
     const started = performance.now()

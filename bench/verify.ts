@@ -18,9 +18,8 @@ import { fileURLToPath } from 'node:url'
 import { replay, type CallRecord } from '../engine/index.js'
 import { toCallRecord } from '../host/call-log.js'
 import { Host } from '../host/index.js'
-import { RpcServer } from '../host/rpc-server.js'
-import { verifyLog } from '../host/verifier.js'
-import { openRemote } from '../host/verify-remote.js'
+import { hostService, RpcServer } from '../host/rpc/index.js'
+import { openRemote, verifyLog } from '../host/verify/index.js'
 import { formatTable, round, type BenchResult } from './report.js'
 
 const self = fileURLToPath(import.meta.url)
@@ -38,7 +37,7 @@ async function serve (root: string, name: string, calls: number): Promise<Served
   await Promise.all(Array.from({ length: CALLERS }, async () => {
     while (made < calls) { made++; await host.call('increment') }
   }))
-  const server = new RpcServer({ service: host.asService(), host: '127.0.0.1', port: 0, onError: () => {} })
+  const server = new RpcServer({ service: hostService(host), host: '127.0.0.1', port: 0, onError: () => {} })
   await server.open()
   return { host, server, url: `127.0.0.1:${server.port}`, entries: host.log.length }
 }

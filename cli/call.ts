@@ -1,6 +1,6 @@
 // nodevms call <url> <method> [json-args...]: one call, its JSON result on stdout.
-import { connect } from '../host/client.js'
-import { clientIdentity } from '../host/identity.js'
+import { connect } from '../client/node.js'
+import { clientIdentity } from './identity-option.js'
 import { CliError } from './output.js'
 
 export function parseJsonArgs (args: string[]): unknown[] {

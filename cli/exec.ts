@@ -3,9 +3,9 @@ import { readFileSync } from 'node:fs'
 import { basename, extname, resolve } from 'node:path'
 import { EngineError } from '../engine/index.js'
 import { Host } from '../host/index.js'
-import { RpcServer } from '../host/rpc-server.js'
+import { hostService, RpcServer } from '../host/rpc/index.js'
 import { CliError } from './output.js'
-import { startSwarm, type SwarmHandle } from '../host/swarm.js'
+import { startSwarm, type SwarmHandle } from '../host/swarm/index.js'
 import { hyperLines, parseBootstrap } from './swarm-options.js'
 
 export interface ExecOptions {
@@ -61,8 +61,7 @@ export async function runExec (script: string, opts: ExecOptions): Promise<() =>
     gasLimit: gas,
     memoryLimit: memoryMb === undefined ? undefined : Math.round(memoryMb * 1024 * 1024),
     timeoutMs: timeoutS === undefined ? undefined : Math.round(timeoutS * 1000),
-    refuseUpgrade: opts.new === true,
-    allowAnonymous: opts.anonymous !== false
+    refuseUpgrade: opts.new === true
   })
   try {
     await host.ready()
@@ -70,7 +69,7 @@ export async function runExec (script: string, opts: ExecOptions): Promise<() =>
     if (err instanceof EngineError) throw new CliError(err.message, 1, err.code)
     throw err
   }
-  const server = new RpcServer({ service: host.asService(), host: listenHost, port, debug: opts.debug === true })
+  const server = new RpcServer({ service: hostService(host, { allowAnonymous: opts.anonymous !== false }), host: listenHost, port, debug: opts.debug === true })
   try {
     await server.open()
   } catch (err) {

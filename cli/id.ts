@@ -1,6 +1,6 @@
 // nodevms id [--identity FILE]: create or show the local ed25519 identity; prints its public key hex.
 import { resolve } from 'node:path'
-import { defaultIdentityPath, identityId, loadOrCreateIdentity } from '../host/identity.js'
+import { defaultIdentityPath, identityId, loadOrCreateIdentity } from '../client/node.js'
 
 export interface IdOptions { identity?: string }
 

@@ -5,8 +5,8 @@ import { createInterface } from 'node:readline'
 import repl from 'node:repl'
 import { PassThrough } from 'node:stream'
 import { inspect } from 'node:util'
-import { connect, type Client } from '../host/client.js'
-import { clientIdentity } from '../host/identity.js'
+import { connect, type Client } from '../client/node.js'
+import { clientIdentity } from './identity-option.js'
 
 export interface ReplOptions { user?: string, exec?: string, timeout?: number | string, identity?: string }
 

@@ -2,7 +2,7 @@
 // stdout: "Verified <N> entries" each time the log is checked up to a new length N; "MISMATCH ..." once.
 // stderr: what is mirrored, where, and warnings.
 import { resolve } from 'node:path'
-import { Mirror, type MirrorMismatch } from '../host/mirror.js'
+import { Mirror, type MirrorMismatch } from '../host/swarm/index.js'
 import { CliError, red } from './output.js'
 import { parseBootstrap, parseDatKey, hyperUrl } from './swarm-options.js'
 import { formatReport } from './verify.js'

@@ -3,7 +3,7 @@
 // --bootstrap is required whenever a swarm starts: nodevms never contacts the public DHT by default.
 // To use the public Holepunch DHT, name its bootstrap nodes in --bootstrap like any other.
 import idEncoding from 'hypercore-id-encoding'
-import type { DhtNode } from '../host/swarm.js'
+import type { DhtNode } from '../host/swarm/index.js'
 import { CliError } from './output.js'
 
 /** `dat://<hex>`, `hyper://<z32 or hex>` or a bare key: a key to find on the swarm rather than a host URL. */

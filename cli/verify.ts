@@ -1,10 +1,9 @@
 // nodevms verify <url> | --dir <dir>: fetch the log and files, replay, and print the verdict.
 // stdout: the verdict (one JSON object with --json). stderr: progress (TTY only) and diagnostics.
-import { ClientError } from '../host/errors.js'
-import { verifyLog, type VerifyDivergence, type VerifyReport } from '../host/verifier.js'
-import { openHostDir, openRemote, type VerifySource } from '../host/verify-remote.js'
+import { ClientError } from '../client/node.js'
+import { openHostDir, openRemote, verifyLog, type VerifyDivergence, type VerifyReport, type VerifySource } from '../host/verify/index.js'
 import { CliError, dim, green, red, useColour } from './output.js'
-import { openSwarmRemote } from '../host/swarm-remote.js'
+import { openSwarmRemote } from '../host/swarm/index.js'
 import { isDatTarget, parseBootstrap, parseDatKey, parseSeconds } from './swarm-options.js'
 
 export interface VerifyCliOptions {

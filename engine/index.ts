@@ -10,7 +10,6 @@ export async function createEngine (source: string, options?: InternalEngineOpti
 export { replay, compareRecords } from './replay.js'
 export { MemoryFiles, normalizePath, DIR_MARKER } from './files.js'
 export { EngineError, CallErrorName } from './errors.js'
-export { canonicalJson } from './canonical-json.js'
 export { DEFAULT_LIMITS } from './engine.js'
 export { ENGINE_NAME, ENGINE_VERSION, wasmSha256 } from './wasm.js'
 export type { InternalEngineOptions as EngineOptionsWithLog, LogFn } from './engine.js'

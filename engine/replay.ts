@@ -1,12 +1,27 @@
 // replay(): re-executes recorded calls in a fresh engine and reports the first field that differs.
-import { canonicalJson } from './canonical-json.js'
 import { QuickJSEngine, type InternalEngineOptions } from './engine.js'
 import type { CallRecord, Divergence, ReplayResult } from './types.js'
 
 /** The fields of a record that a replay must reproduce, after the oracle count, in the order they are reported. */
 const COMPARED = ['result', 'error', 'oracles', 'gas', 'deadlineGas', 'rebuilt'] as const
 
-const same = (a: unknown, b: unknown) => (a === undefined) === (b === undefined) && (a === undefined || canonicalJson(a) === canonicalJson(b))
+const same = (a: unknown, b: unknown) => (a === undefined) === (b === undefined) && (a === undefined || sameJson(a, b))
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+const definedKeys = (o: Record<string, unknown>) => Object.keys(o).filter((k) => o[k] !== undefined)
+
+/** The same JSON value: as JSON.stringify writes them, but with object keys in any order. */
+function sameJson (a: unknown, b: unknown): boolean {
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((v, i) => sameJson(v, b[i]))
+  }
+  if (isObject(a) || isObject(b)) {
+    if (!isObject(a) || !isObject(b)) return false
+    const keys = definedKeys(a)
+    return keys.length === definedKeys(b).length && keys.every((k) => Object.hasOwn(b, k) && b[k] !== undefined && sameJson(a[k], b[k]))
+  }
+  return JSON.stringify(a ?? null) === JSON.stringify(b ?? null)
+}
 
 /**
  * The first field in which `actual` differs from `expected`, or null. A different oracle count comes

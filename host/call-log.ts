@@ -7,7 +7,7 @@
 
 import { createHash } from 'node:crypto'
 import type Hypercore from 'hypercore'
-import type { CallRecord, OracleOutcome } from '../engine/types.js'
+import type { CallRecord, OracleOutcome } from '../engine/index.js'
 import type { Change } from './drive-files.js'
 import { readWindows } from './block-reader.js'
 import { HostError } from './errors.js'

@@ -25,6 +25,7 @@ import { CallLog, decodeChanges, type CallEntry, type LogEntry } from './call-lo
 import { applyChanges, predictVersion, type Change } from './drive-files.js'
 import { HostError } from './errors.js'
 import type { PendingFiles } from './pending-files.js'
+import { writeCounterSnapshot } from './counter-snapshot.js'
 import { StateRoot } from './state-root.js'
 
 /** One executed call waiting for its group: its entry, net changes, and their content hashes. */
@@ -40,11 +41,6 @@ interface Waiting {
 const GROUP_HISTORY = 4096
 // The user-data key (on the log core) holding the index of the newest lifecycle entry, uint32 LE.
 const LIFECYCLE_KEY = 'nodevms/lifecycle-index'
-// The user-data key holding the last logged counter of every signing key and the log length it covers
-// (JSON), written in the same atom as the entries, so start-up need not read the whole log for them.
-const COUNTERS_KEY = 'nodevms/auth-counters'
-
-export interface CounterSnapshot { length: number, counters: Record<string, number> }
 // Hyperdrive's on-disk layout, which a Hyperdrive reads back: file entries live in its hyperbee under
 // 'files' 0x00 <path> (sub-encoder), with JSON values, and blobs are cut in 64 KiB blocks (hyperblobs).
 const FILES_PREFIX = Buffer.from('files\u0000', 'utf8')
@@ -116,6 +112,11 @@ export class GroupCommitter {
   /** Starts the counter snapshot from what the log holds at open. */
   seedCounters (counters: ReadonlyMap<string, number>): void {
     for (const [key, counter] of counters) this.counters.set(key, counter)
+  }
+
+  /** The last logged counter of every signing key (a copy). */
+  lastCounters (): Map<string, number> {
+    return new Map(this.counters)
   }
 
   /** Appends a lifecycle entry (init, restart, upgrade) and records its index; waits for calls first. */
@@ -192,23 +193,9 @@ export class GroupCommitter {
       signed = true
     }
     if (signed) {
-      const snapshot: CounterSnapshot = { length: w.log.length, counters: Object.fromEntries(this.counters) }
-      await (w.logCore as unknown as UserData).setUserData(COUNTERS_KEY, Buffer.from(JSON.stringify(snapshot)))
+      await writeCounterSnapshot(w.logCore, { length: w.log.length, counters: Object.fromEntries(this.counters) })
     }
     await w.atom.flush()
-  }
-}
-
-/** The counter snapshot, or null when there is none or it does not fit this log. */
-export async function readCounterSnapshot (log: CallLog): Promise<CounterSnapshot | null> {
-  const data = await (log.core as unknown as UserData).getUserData(COUNTERS_KEY)
-  if (data === null) return null
-  try {
-    const snapshot = JSON.parse(data.toString('utf8')) as CounterSnapshot
-    if (!Number.isInteger(snapshot.length) || snapshot.length > log.length || typeof snapshot.counters !== 'object' || snapshot.counters === null) return null
-    return snapshot
-  } catch {
-    return null
   }
 }
 

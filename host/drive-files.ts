@@ -14,7 +14,7 @@
 // call boundary.
 
 import Hyperdrive from 'hyperdrive'
-import type { Files } from '../engine/types.js'
+import type { Files } from '../engine/index.js'
 import { HostError } from './errors.js'
 import { StateRoot } from './state-root.js'
 

@@ -1,43 +1,11 @@
 // The host's one error class. Each error has a stable `code` and a message that says what to do next.
 // Add a static factory per code (hypercore-errors style): throw HostError.DIR_LOCKED(dir).
-
-// Errors the JS client (nodevms/client) raises itself; errors the host sent back are RpcError (host/client.ts).
-export class ClientError extends Error {
-  readonly code: string
-  constructor (message: string, code: string, options?: { cause?: unknown }) {
-    super(message, options)
-    this.name = 'ClientError'
-    this.code = code
-  }
-
-  static BAD_URL (url: string): ClientError {
-    return new ClientError(`Cannot use ${JSON.stringify(url)} as a nodevms address: give host:port, ws://host:port or wss://host:port.`, 'BAD_URL')
-  }
-
-  static CONNECTION_FAILED (url: string, reason: string, cause?: unknown): ClientError {
-    return new ClientError(`Cannot connect to ${url}: ${reason}. Is \`nodevms exec\` running there?`, 'CONNECTION_FAILED', { cause })
-  }
-
-  static CALL_TIMEOUT (url: string, method: string, ms: number): ClientError {
-    return new ClientError(`${method}() on ${url} got no reply within ${ms} ms; the call may or may not have run (raise the timeout with connect(url, { timeout })).`, 'CALL_TIMEOUT')
-  }
-
-  static CONNECTION_CLOSED (url: string, method: string): ClientError {
-    return new ClientError(`The connection to ${url} closed while calling ${method}(); the call may or may not have run.`, 'CONNECTION_CLOSED')
-  }
-
-  static ALREADY_CONNECTED (url: string): ClientError {
-    return new ClientError(`This client is already connected to ${url}: close() it first, or make another client.`, 'ALREADY_CONNECTED')
-  }
-
-  static NOT_CONNECTED (method: string): ClientError {
-    return new ClientError(`Cannot call ${method}(): the client is not connected. Call connect(url) first.`, 'NOT_CONNECTED')
-  }
-}
+// The client's errors are in client/errors.ts.
+import { AUTH_RPC_CODES } from '../client/wire.js'
 
 export class HostError extends Error {
   readonly code: string
-  rpcCode?: number   // when set, the RPC server answers with this JSON-RPC error code (host/rpc-server.ts)
+  rpcCode?: number   // when set, the RPC server answers with this JSON-RPC error code (host/rpc)
   data?: unknown     // and this JSON-RPC error `data`
   constructor (message: string, code: string, options?: { cause?: unknown }) {
     super(message, options)
@@ -105,7 +73,39 @@ export class HostError extends Error {
     return new HostError('The host is not open: await host.ready() before calling it.', 'HOST_NOT_READY')
   }
 
-  // ---- verify (host/verifier.ts, host/verify-remote.ts) ----
+  // ---- signed-call refusals (host/rpc): answered with their own JSON-RPC code, never run, never logged ----
+
+  /** -32001: a malformed "auth", or a signature that does not cover this call to this log. */
+  static BAD_SIGNATURE (detail: string): HostError {
+    return refusal(`Refused a signed call: ${detail}. The call was not run.`, 'BAD_SIGNATURE')
+  }
+
+  /** -32002: the counter is not above the last one accepted for this key (a replay, or a stale client). */
+  static STALE_COUNTER (pubkey: string, counter: number, last: number): HostError {
+    return refusal(`Refused a signed call: counter ${counter} of ${pubkey} is not above ${last}, the last one this host accepted ` +
+      '(a replayed call?). Sign it again with a greater counter; the call was not run.', 'STALE_COUNTER', { last })
+  }
+
+  /** -32003: an unsigned call to a host run with --no-anonymous. */
+  static ANONYMOUS_REFUSED (method: string): HostError {
+    return refusal(`Refused an unsigned call to ${method}(): this host runs with --no-anonymous and takes only signed calls. ` +
+      'Connect with an identity (connect(url, { identity }), or --identity FILE; see nodevms id).', 'ANONYMOUS_REFUSED')
+  }
+
+  // ---- the Dat network (host/swarm) ----
+
+  static SWARM_NO_BOOTSTRAP (): HostError {
+    return new HostError('Refusing to start a Hyperswarm without bootstrap nodes: nodevms never joins the public DHT by default. ' +
+      'Pass --bootstrap HOST:PORT[,...] (a private DHT, or the public one named explicitly).', 'SWARM_NO_BOOTSTRAP')
+  }
+
+  static NO_PEERS (key: string, ms: number, bootstrap: ReadonlyArray<{ host: string, port: number }>): HostError {
+    const via = bootstrap.map((n) => `${n.host}:${n.port}`).join(',')
+    return new HostError(`No peer serving dat://${key} was found within ${(ms / 1000).toFixed(1)} s on the DHT at ${via}. ` +
+      'Is a host (exec --swarm) or a mirror (seed) for this key running on that DHT? Raise --timeout to wait longer.', 'NO_PEERS')
+  }
+
+  // ---- verify (host/verify) ----
 
   static BAD_KEY (what: string, input: string): HostError {
     return new HostError(`Cannot read ${JSON.stringify(input)} as a ${what} key: give dat://<64 hex>, hyper://<52 z32> or the 64 hex characters.`, 'BAD_KEY')
@@ -134,4 +134,11 @@ export class HostError extends Error {
   static NOT_A_HOST_DIR (dir: string, why: string): HostError {
     return new HostError(`${dir} is not a nodevms host directory: ${why}.`, 'NOT_A_HOST_DIR')
   }
+}
+
+function refusal (message: string, code: keyof typeof AUTH_RPC_CODES, data?: unknown): HostError {
+  const err = new HostError(message, code)
+  err.rpcCode = AUTH_RPC_CODES[code]
+  if (data !== undefined) err.data = data
+  return err
 }

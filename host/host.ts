@@ -4,17 +4,14 @@
 import { mkdirSync, readdirSync, accessSync, constants as fsConstants } from 'node:fs'
 import Corestore from 'corestore'
 import Hyperdrive from 'hyperdrive'
-import type { Duplex } from 'node:stream'
 import { createEngine, DEFAULT_LIMITS, ENGINE_NAME, ENGINE_VERSION, EngineError, wasmSha256 } from '../engine/index.js'
 import type { Engine, Files, LogFn } from '../engine/index.js'
 import { CallLog, encodeChanges, sha256Hex, type CallAuth, type CallEntry, type EngineInfo, type Limits, type LogEntry, type Mode } from './call-log.js'
 import { GroupCommitter, readTail, recover, type LogTail } from './commit.js'
+import { readLastCounters } from './counter-snapshot.js'
 import { DriveFiles, FilesTransaction, predictVersion } from './drive-files.js'
 import { HostError } from './errors.js'
 import { PendingFiles } from './pending-files.js'
-import { replicateCores } from './replication.js'
-import { CallAuthenticator } from './signed-call.js'
-import type { Service } from './rpc-server.js'
 import { StateRoot } from './state-root.js'
 
 export const LOG_CORE_NAME = 'nodevms-call-log'
@@ -32,8 +29,6 @@ export interface HostOptions {
   timeoutMs?: number
   /** Calls that may wait behind the running one before new calls are refused (default 1024). */
   queueLimit?: number
-  /** Take unsigned calls over RPC (default true); false refuses them with -32003 (exec --no-anonymous). */
-  allowAnonymous?: boolean
   /** Refuse to start when the script differs from the one in the log (instead of logging an upgrade). */
   refuseUpgrade?: boolean
   /** Script console output. Default: stderr. */
@@ -71,7 +66,6 @@ export class Host {
   private pending!: PendingFiles
   private readonly callFiles = new CallFiles(null as unknown as Files)
   private root!: StateRoot
-  private authenticator!: CallAuthenticator
   private filesVersion = 0
   private chain: Promise<unknown> = Promise.resolve()
   private queued = 0
@@ -135,23 +129,9 @@ export class Host {
     return entry
   }
 
-  /** This host as the RPC server's Service: script errors are outcomes, refusals are thrown. */
-  asService (): Service {
-    return {
-      methods: this.methods,
-      handshakeInfo: () => this.handshakeInfo(),
-      call: async (method, params, ctx) => {
-        try {
-          // Signature and counter are checked, and the counter taken, in the same tick as the call is queued.
-          const entry = await this.call(method, params, this.authenticator.admit(method, params, ctx))
-          return entry.error !== undefined ? { error: entry.error } : { result: entry.result ?? null }
-        } catch (err) {
-          if (err instanceof EngineError && err.code === 'INVALID_ARGS') throw HostError.INVALID_PARAMS(err.message)
-          throw err
-        }
-      },
-      replicate: (stream: Duplex) => { replicateCores(this.store, stream, { isInitiator: false }) }
-    }
+  /** The last logged counter of every signing key (a copy): where the RPC server's authenticator starts. */
+  lastCounters (): Map<string, number> {
+    return this.committer.lastCounters()
   }
 
   handshakeInfo (): Record<string, unknown> {
@@ -207,7 +187,7 @@ export class Host {
     // A drive with blocks but no log is another tool's: this host writes the init entry before any file.
     if (this.log.length === 0 && this.drive.core.length > 0) throw HostError.DIR_NOT_NODEVMS(this.dir)
     const tail = this.log.length === 0 ? null : await this.recoverFromLog()
-    this.authenticator = await CallAuthenticator.fromLog(this.log, { allowAnonymous: this.options.allowAnonymous })
+    const counters = await readLastCounters(this.log)
     this.filesVersion = this.drive.version
     this.root = await driveFiles.stateRoot()
     if (tail !== null) this.checkFilesAgainst(tail.last)
@@ -222,7 +202,7 @@ export class Host {
       log: this.options.log
     })
     const lifecycle = this.lifecycleEntry(tail?.lifecycle ?? null)
-    this.committer.seedCounters(this.authenticator.allCounters())
+    this.committer.seedCounters(counters)
     await this.committer.open()
     await this.committer.appendLifecycle(lifecycle)
   }

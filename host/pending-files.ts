@@ -5,7 +5,7 @@
 // (a path's drive content changes only when a layer holding it lands, and shift() is told so):
 // - a content cache (LRU, bounded by bytes) of files read or written;
 // - an index of every file path, loaded by the first list(), so listings and misses never touch the drive.
-import type { Files } from '../engine/types.js'
+import type { Files } from '../engine/index.js'
 import type { Change, ContentHashes } from './drive-files.js'
 import { StateRoot } from './state-root.js'
 

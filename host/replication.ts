@@ -1,13 +1,11 @@
-// Hypercore replication over a WebSocket (ws://host:port/replicate), used by the host and by readers (verify).
+// Hypercore replication of a corestore over a duplex stream (the socket of ws://host:port/replicate),
+// used by the host (host/rpc) and by readers (host/verify).
 // The host side is read-only by construction:
 //  - a remote peer cannot write to our cores: every block is checked against our keys' signatures;
 //  - corestore answers a remote's request only for cores already in our storage (it never creates one);
 //  - our cores are our own writable cores, so there is nothing for us to download.
 import type { Duplex } from 'node:stream'
 import type Corestore from 'corestore'
-import { createWebSocketStream } from 'ws'
-import { normaliseUrl, openWebSocket } from './client.js'
-import { REPLICATION_PATH } from './rpc-server.js'
 
 export interface Replication {
   /** Resolves once the encrypted protocol stream is open; rejects if it failed first. */
@@ -44,16 +42,4 @@ export function replicateCores (store: Corestore, stream: Duplex, opts: { isInit
   })
   opened.catch(() => {}) // callers that never await `opened` must not see an unhandled rejection
   return { opened, closed, destroy: () => { stream.destroy(); protocol.destroy() } }
-}
-
-/** Connects to a host's replication endpoint (`localhost:5555` or ws(s)://host:port) and returns the socket as a Duplex. */
-export async function openReplicationStream (url: string, opts: { timeout?: number } = {}): Promise<Duplex> {
-  const target = new URL(normaliseUrl(url))
-  target.pathname = REPLICATION_PATH
-  target.search = ''
-  const ws = await openWebSocket(target.href, opts)
-  const stream = createWebSocketStream(ws)
-  // ws only ends the readable half when the socket closes; destroy the whole stream so replication stops.
-  ws.once('close', () => stream.destroy())
-  return stream
 }

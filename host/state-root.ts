@@ -14,7 +14,7 @@
 // the leaves) plus 8 KB of bucket digests, however large the archive.
 
 import { createHash } from 'node:crypto'
-import type { Files } from '../engine/types.js'
+import type { Files } from '../engine/index.js'
 
 const PREFIX = Buffer.from('nodevms-state-root/1', 'utf8')
 const BUCKETS = 256

@@ -8,13 +8,11 @@ import { chmod, readFile, stat, writeFile } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import Corestore from 'corestore'
 import { WebSocket } from 'ws'
-import { connect, RpcError, type Client } from '../../host/client.js'
+import { connect, createIdentity, identityId, loadIdentity, RpcError, signCall, type Client, type Identity } from '../../client/node.js'
 import { CallLog, type CallEntry, type LogEntry } from '../../host/call-log.js'
 import { Host, LOG_CORE_NAME } from '../../host/host.js'
-import { createIdentity, identityId, loadIdentity, type Identity } from '../../host/identity.js'
-import { RpcServer, type Service } from '../../host/rpc-server.js'
-import { CallAuthenticator, signCall } from '../../host/signed-call.js'
-import { AuthChecker } from '../../host/verify-auth.js'
+import { CallAuthenticator, hostService, RpcServer, type Service } from '../../host/rpc/index.js'
+import { AuthChecker } from '../../host/verify/auth.js'
 import { CLI_PATH, FIXTURES, runCli, runNode, spawnCli, stopAll, tempDir } from './helpers.js'
 
 interface Backend { port: number, dir: string, logKey: string, stop (): Promise<void> }
@@ -30,7 +28,7 @@ async function inProcess (script: string, dir: string, flags: string[]): Promise
   const host = new Host({ source: await readFile(join(FIXTURES, script), 'utf8'), filename: script, dir, warn: () => {} })
   await host.ready()
   const gate = await CallAuthenticator.fromLog(host.log, { allowAnonymous: !flags.includes('--no-anonymous') })
-  const base = host.asService()
+  const base = hostService(host)
   const service: Service = {
     ...base,
     call: async (method, params, ctx) => {

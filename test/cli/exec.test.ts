@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert'
 import { copyFile, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
-import { connect } from '../../host/client.js'
+import { connect } from '../../client/node.js'
 import { FIXTURES, runCli, spawnCli, stopAll, tempDir } from './helpers.js'
 
 const test = suite('nodevms exec')

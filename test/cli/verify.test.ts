@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { createRequire } from 'node:module'
 import type { CallEntry } from '../../host/call-log.js'
 import { Host } from '../../host/host.js'
-import { RpcServer } from '../../host/rpc-server.js'
+import { hostService, RpcServer } from '../../host/rpc/index.js'
 import { runVerify, type VerifyCliOptions } from '../../cli/verify.js'
 import { PERSISTENT_COUNTER as PERSISTENT } from '../helpers.js'
 
@@ -34,7 +34,7 @@ async function tempDir (ctx: Ctx): Promise<string> {
 async function start (ctx: Ctx, dir: string, source = PERSISTENT): Promise<string> {
   ctx.host = new Host({ source, filename: 'script.js', dir, warn: () => {}, log: () => {} })
   await ctx.host.ready()
-  ctx.server = new RpcServer({ service: ctx.host.asService(), port: 0 })
+  ctx.server = new RpcServer({ service: hostService(ctx.host), port: 0 })
   await ctx.server.open()
   return `localhost:${ctx.server.port}`
 }

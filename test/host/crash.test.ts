@@ -11,8 +11,8 @@ import Hyperdrive from 'hyperdrive'
 import { MemoryFiles, createEngine, type Engine } from '../../engine/index.js'
 import { CallLog, DriveFiles, LOG_CORE_NAME, computeStateRoot, type CallEntry, type LogEntry } from '../../host/index.js'
 import { toCallRecord } from '../../host/call-log.js'
-import { verifyLog } from '../../host/verifier.js'
-import { connect, type Client } from '../../host/client.js'
+import { verifyLog } from '../../host/verify/index.js'
+import { connect, type Client } from '../../client/node.js'
 import { spawnCli, stopAll, tempDir, type ServingCli } from '../cli/helpers.js'
 
 const ROUNDS = Number(process.env.CRASH_ROUNDS ?? 8)

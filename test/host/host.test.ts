@@ -13,7 +13,7 @@ import { CallLog, DriveFiles, Host, HostError, LOG_CORE_NAME, computeStateRoot, 
 import type { CallEntry, HostOptions, LogEntry } from '../../host/index.js'
 import { encodeChanges } from '../../host/call-log.js'
 import { readTail } from '../../host/commit.js'
-import { verifyLog } from '../../host/verifier.js'
+import { verifyLog } from '../../host/verify/index.js'
 
 const fixtures = new URL('../../../fixtures/', import.meta.url)
 const PERSISTENT = readFileSync(new URL('persistent-counter.js', fixtures), 'utf8')

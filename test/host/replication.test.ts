@@ -7,8 +7,9 @@ import type { Duplex } from 'node:stream'
 import Corestore from 'corestore'
 import Hyperdrive from 'hyperdrive'
 import type Hypercore from 'hypercore'
-import { RpcServer } from '../../host/rpc-server.js'
-import { openReplicationStream, replicateCores, type Replication } from '../../host/replication.js'
+import { RpcServer } from '../../host/rpc/index.js'
+import { replicateCores, type Replication } from '../../host/replication.js'
+import { openReplicationStream } from '../../host/verify/index.js'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 

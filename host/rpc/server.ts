@@ -1,0 +1,208 @@
+// JSON-RPC 2.0 over WebSocket (CONTRACT §5), plus read-only Hypercore replication on the same port.
+//   ws://host:port/            JSON-RPC; with --debug, /?user=NAME or `Authorization: Basic` names the caller
+//   ws://host:port/replicate   Hypercore replication of the call log and files archive (binary frames)
+// The server never serializes connections: fairness and the script-wide lock come from the service's FIFO queue.
+import { createServer, type IncomingMessage, type Server as HttpServer } from 'node:http'
+import type { Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
+import { WebSocket, WebSocketServer, createWebSocketStream, type RawData } from 'ws'
+import { REPLICATION_PATH } from '../../client/wire.js'
+import { HostError } from '../index.js'
+import { Dispatcher, type Caller, type Service } from './dispatch.js'
+
+export interface RpcServerOptions {
+  service: Service
+  host?: string                 // default 127.0.0.1; 'localhost' listens on 127.0.0.1 (CONTRACT §4)
+  port?: number                 // default 5555; 0 picks a free port
+  debug?: boolean               // allow ?user= / Basic auth to name the caller
+  maxPayload?: number           // largest JSON-RPC message, bytes (default 1 MiB); bigger closes with 1009
+  replicationMaxPayload?: number // largest replication frame (default 64 MiB)
+  heartbeatMs?: number          // ping interval; a socket silent for two intervals is terminated (default 30 s)
+  maxBufferedBytes?: number     // unsent bytes a socket may hold before it is terminated (default 8 MiB)
+  maxInFlight?: number          // calls awaiting a reply per connection (default 256)
+  onError?: (err: unknown) => void // unexpected failures, for the host's log (default: stderr)
+}
+
+interface Peer { ws: WebSocket, alive: boolean }
+interface RpcPeer extends Peer, Caller {}
+
+export class RpcServer {
+  readonly service: Service
+  readonly debug: boolean
+  private readonly host: string
+  private readonly requestedPort: number
+  private readonly maxBufferedBytes: number
+  private readonly dispatcher: Dispatcher
+  private readonly heartbeatMs: number
+  private readonly onError: (err: unknown) => void
+  private readonly http: HttpServer
+  private readonly rpcWss: WebSocketServer
+  private readonly replicationWss: WebSocketServer
+  private readonly peers = new Set<Peer>()
+  private boundPort: number | null = null
+  private heartbeat: NodeJS.Timeout | null = null
+  private opening: Promise<void> | null = null
+  private closing: Promise<void> | null = null
+
+  constructor (opts: RpcServerOptions) {
+    this.service = opts.service
+    this.debug = opts.debug ?? false
+    this.host = !opts.host || opts.host === 'localhost' ? '127.0.0.1' : opts.host
+    this.requestedPort = opts.port ?? 5555
+    this.maxBufferedBytes = opts.maxBufferedBytes ?? 8 * 1024 * 1024
+    this.heartbeatMs = opts.heartbeatMs ?? 30_000
+    this.onError = opts.onError ?? ((err) => { process.stderr.write(`nodevms rpc: ${(err as Error)?.stack ?? err}\n`) })
+    this.dispatcher = new Dispatcher(opts.service, opts.maxInFlight ?? 256, this.onError)
+    const common = { noServer: true, clientTracking: false, perMessageDeflate: false }
+    this.rpcWss = new WebSocketServer({ ...common, maxPayload: opts.maxPayload ?? 1024 * 1024 })
+    this.replicationWss = new WebSocketServer({ ...common, maxPayload: opts.replicationMaxPayload ?? 64 * 1024 * 1024 })
+    this.http = createServer((req, res) => {
+      res.writeHead(426, { 'content-type': 'text/plain' })
+      res.end('This is a nodevms host: connect with a WebSocket (JSON-RPC at /, replication at /replicate).\n')
+    })
+    this.http.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head))
+  }
+
+  /** The bound port (the free port chosen when 0 was asked); kept after close() for messages. */
+  get port (): number { return this.boundPort ?? this.requestedPort }
+
+  /** The bound IP address. */
+  get address (): string { return this.host }
+
+  /** ws://address:port/ */
+  get url (): string {
+    return `ws://${this.host.includes(':') ? `[${this.host}]` : this.host}:${this.port}`
+  }
+
+  /** Open sockets, JSON-RPC and replication together. */
+  get clientCount (): number { return this.peers.size }
+
+  /** Starts listening; resolves once bound. Safe to call more than once. */
+  open (): Promise<void> {
+    this.opening ??= new Promise<void>((resolve, reject) => {
+      const onError = (err: unknown) => reject(HostError.LISTEN_FAILED(this.host, this.requestedPort, err))
+      this.http.once('error', onError)
+      this.http.listen(this.requestedPort, this.host, () => {
+        this.http.off('error', onError)
+        const addr = this.http.address()
+        this.boundPort = addr && typeof addr === 'object' ? addr.port : this.requestedPort
+        this.http.on('error', this.onError)
+        this.heartbeat = setInterval(() => this.beat(), this.heartbeatMs)
+        this.heartbeat.unref()
+        resolve()
+      })
+    })
+    return this.opening
+  }
+
+  /** Terminates every socket and stops listening. Calls still running complete; their replies are dropped. */
+  close (): Promise<void> {
+    this.closing ??= this.closeNow()
+    return this.closing
+  }
+
+  private async closeNow (): Promise<void> {
+    if (this.opening) await this.opening.catch(() => {})
+    if (this.heartbeat) clearInterval(this.heartbeat)
+    for (const peer of this.peers) peer.ws.terminate()
+    this.rpcWss.close()
+    this.replicationWss.close()
+    if (!this.http.listening) return
+    const closed = new Promise<void>((resolve) => this.http.close(() => resolve()))
+    this.http.closeAllConnections()
+    await closed
+  }
+
+  private onUpgrade (req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => {}) // a reset during the upgrade is the client's business
+    if (this.closing) return refuse(socket, 503, 'This nodevms host is shutting down.')
+    const url = new URL(req.url ?? '/', 'ws://host')
+    const replicate = url.pathname === REPLICATION_PATH && typeof this.service.replicate === 'function'
+    if (url.pathname !== '/' && !replicate) {
+      return refuse(socket, 404, `No endpoint at ${url.pathname}: JSON-RPC is at / and replication at ${REPLICATION_PATH}.`)
+    }
+    const caller = claimedUser(req, url)
+    if (caller !== null && !this.debug) {
+      return refuse(socket, 401, `This host does not accept debug user names (user ${JSON.stringify(caller)}): ` +
+        'they work only when the host runs `nodevms exec --debug`. In production, sign calls with an ed25519 identity instead.')
+    }
+    const wss = replicate ? this.replicationWss : this.rpcWss
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      if (this.closing) return ws.terminate()
+      if (replicate) this.onReplicationSocket(ws)
+      else this.onRpcSocket(ws, caller)
+    })
+  }
+
+  private track (peer: Peer): void {
+    this.peers.add(peer)
+    peer.ws.on('pong', () => { peer.alive = true })
+    peer.ws.on('error', () => {}) // e.g. an oversize message: ws closes the socket itself (1009)
+    peer.ws.on('close', () => this.peers.delete(peer))
+  }
+
+  private onReplicationSocket (ws: WebSocket): void {
+    this.track({ ws, alive: true })
+    const stream = createWebSocketStream(ws)
+    // ws only ends the readable half when the socket closes; destroy the whole stream so replication stops.
+    ws.once('close', () => stream.destroy())
+    stream.on('error', () => stream.destroy())
+    try {
+      this.service.replicate!(stream)
+    } catch (err) {
+      this.onError(err)
+      ws.terminate()
+    }
+  }
+
+  private onRpcSocket (ws: WebSocket, caller: string | null): void {
+    const peer: RpcPeer = { ws, alive: true, caller, inFlight: 0 }
+    this.track(peer)
+    ws.on('message', (data, isBinary) => this.onMessage(peer, data, isBinary))
+  }
+
+  private onMessage (peer: RpcPeer, data: RawData, isBinary: boolean): void {
+    if (isBinary) return this.send(peer, Dispatcher.binaryFrame())
+    const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data)
+    this.dispatcher.message(peer, bytes.toString('utf8')).then((reply) => { if (reply !== null) this.send(peer, reply) }, this.onError)
+  }
+
+  private send (peer: Peer, text: string): void {
+    // A client that left mid-call: the call has completed (the service decided); the reply is dropped.
+    if (peer.ws.readyState !== WebSocket.OPEN) return
+    peer.ws.send(text)
+    // A client that never reads would make us buffer without bound: cut it off instead.
+    if (peer.ws.bufferedAmount > this.maxBufferedBytes) peer.ws.terminate()
+  }
+
+  private beat (): void {
+    for (const peer of this.peers) {
+      if (!peer.alive || peer.ws.bufferedAmount > this.maxBufferedBytes) {
+        peer.ws.terminate()
+        continue
+      }
+      peer.alive = false
+      peer.ws.ping()
+    }
+  }
+}
+
+/** The debug user name a connection claims, by ?user= or `Authorization: Basic base64(NAME:anything)`. */
+function claimedUser (req: IncomingMessage, url: URL): string | null {
+  const fromQuery = url.searchParams.get('user')
+  if (fromQuery) return fromQuery
+  const header = req.headers.authorization
+  const match = header ? /^Basic\s+(\S+)\s*$/i.exec(header) : null
+  if (!match) return null
+  const decoded = Buffer.from(match[1], 'base64').toString('utf8')
+  const name = decoded.split(':')[0]
+  return name || null
+}
+
+function refuse (socket: Duplex, status: number, message: string): void {
+  const reason = { 401: 'Unauthorized', 404: 'Not Found', 503: 'Service Unavailable' }[status] ?? 'Error'
+  const body = message + '\n'
+  socket.write(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+    `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
+  ;(socket as Socket).destroySoon() // close once written, without waiting for the client to hang up
+}

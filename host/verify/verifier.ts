@@ -1,0 +1,294 @@
+// LogVerifier: replays a call log entry by entry in fresh engines, compares every entry with the replay,
+// then the replayed files with the host's files archive, and names the first difference. It is
+// incremental, as a mirror needs: advance() checks the entries appended since its last call,
+// checkArchive() compares the archive at that point. verifyLog (verify-log.ts) is one run of it.
+//
+// The log is streamed (CallLog.read), so memory is flat in log length: the verifier holds the replayed
+// files, their state root, and one engine. For every call it checks, in this order: the caller's
+// signature; that the archive had no changes between the previous entry and this call; the record
+// (result/error, oracle count, gas, deadline, rebuild); the net file changes; that the archive's blocks
+// at those versions are those changes; the files version; the state root.
+
+import type Hyperdrive from 'hyperdrive'
+import { compareRecords, createEngine, ENGINE_NAME, ENGINE_VERSION, wasmSha256 } from '../../engine/index.js'
+import type { CallRecord, Engine } from '../../engine/index.js'
+import { encodeChanges, HostError, sha256Hex, toCallRecord, type CallEntry, type CallLog, type Change, type EngineInfo, type LogEntry, type RestartEntry, type UpgradeEntry } from '../index.js'
+import { AuthChecker } from './auth.js'
+import { compareChanges, compareFinalFiles, driveChanges } from './differences.js'
+import { compareDriveHistory, DriveHistory } from './drive-history.js'
+import { ReplayFiles } from './replay-files.js'
+import { describe, filesFields, sourceHashMismatch, summary, unloggedChanges, type Found, type VerifyDivergence, type VerifyReport } from './report.js'
+
+
+export interface VerifyOptions {
+  /** Replay even when the log was written by another engine version (a warning instead of a failure). */
+  allowEngineMismatch?: boolean
+  /** Check each call's changes against the archive's blocks at its versions (default true). */
+  history?: boolean
+  /** Called every few hundred entries and at the end. */
+  onProgress?: (done: number, total: number) => void
+}
+
+const PROGRESS_EVERY = 256
+const EMPTY_DRIVE_VERSION = 1 // an empty Hyperdrive reports version 1 (drive-files.ts)
+
+/**
+ * An incremental verifier: each advance() replays and checks the entries appended since the last one,
+ * keeping the engine, the replayed files and the signature counters between calls. After a divergence
+ * it stays at that entry. An error thrown while checking an entry (a read that failed midway) leaves the
+ * replay in an unknown state: every later advance() rethrows it, and a new LogVerifier starts over.
+ */
+export class LogVerifier {
+  private readonly files = new ReplayFiles()
+  private readonly auth: AuthChecker
+  private readonly history: DriveHistory
+  private readonly warnedEngines = new Set<string>()
+  private readonly warnings: string[] = []
+  private readonly counts = { calls: 0, oracles: 0, restarts: 0, upgrades: 0 }
+  private engine: Engine | null = null
+  private source = ''
+  private filename = ''
+  private sourceHash = ''
+  private filesVersion = EMPTY_DRIVE_VERSION
+  private index = 0
+  private diverged: VerifyDivergence | null = null
+  private broken: unknown = null
+  private running = false
+  private ms = 0
+
+  constructor (private readonly log: CallLog, private readonly drive: Hyperdrive, private readonly options: VerifyOptions = {}) {
+    this.auth = new AuthChecker(log.key)
+    this.history = new DriveHistory(drive)
+  }
+
+  /** Entries checked and found right so far. */
+  get verified (): number { return this.index }
+
+  /** Replays and checks the entries from where the last advance() stopped up to log.length. */
+  async advance (): Promise<VerifyReport> {
+    if (this.broken !== null) throw this.broken
+    if (this.diverged !== null) return this.report(this.diverged)
+    if (this.running) throw new Error('LogVerifier.advance() is already running: await it before the next one')
+    this.running = true
+    const started = performance.now()
+    try {
+      await this.log.core.ready()
+      await this.drive.ready()
+      if (this.log.length === 0) throw HostError.NOT_A_NODEVMS_LOG(this.log.key, 0, 'missing: the core is empty')
+      const total = this.log.length
+      for await (const entry of this.log.read(this.index, total)) {
+        const found = await this.checked(entry, this.index)
+        if (found !== null) {
+          this.diverged = describe(entry, this.index, found)
+          return this.report(this.diverged)
+        }
+        this.index++
+        if (this.index % PROGRESS_EVERY === 0) this.options.onProgress?.(this.index, total)
+      }
+      return this.report()
+    } finally {
+      this.running = false
+      this.ms += performance.now() - started
+    }
+  }
+
+  /**
+   * The final-files comparison at the current point: the archive at the last checked entry's files
+   * version against the replayed files, every path and byte; then no change after that version.
+   */
+  async checkArchive (): Promise<VerifyDivergence | null> {
+    if (this.broken !== null) throw this.broken
+    const started = performance.now()
+    try {
+      return await this.archiveCheck()
+    } finally {
+      this.ms += performance.now() - started
+    }
+  }
+
+  /** The report at the current point; `divergence` (an archive verdict, say) makes it a failure. */
+  report (divergence: VerifyDivergence | null = this.diverged): VerifyReport {
+    const warnings = [...this.warnings]
+    if (this.auth.unsigned > 0) warnings.push(`${this.auth.unsigned} call(s) name a caller without a signature (debug mode): those callers are the host's word.`)
+    return {
+      ok: divergence === null,
+      entries: this.index,
+      ...this.counts,
+      stateRoot: this.files.root.digest(),
+      filesVersion: this.filesVersion,
+      logKey: this.log.key,
+      filesKey: this.drive.key.toString('hex'),
+      ms: Math.round(this.ms),
+      ...(divergence !== null ? { divergence } : {}),
+      warnings
+    }
+  }
+
+  async close (): Promise<void> {
+    await this.closeEngine()
+    await this.history.close()
+  }
+
+  private async closeEngine (): Promise<void> {
+    await this.engine?.close()
+    this.engine = null
+  }
+
+  /** step(), marking the verifier broken when it throws midway through an entry. */
+  private async checked (entry: LogEntry, index: number): Promise<Found | null> {
+    try {
+      return await this.step(entry, index)
+    } catch (err) {
+      this.broken = err
+      throw err
+    }
+  }
+
+  private async step (entry: LogEntry, index: number): Promise<Found | null> {
+    switch (entry.type) {
+      case 'init': {
+        const sourceProblem = sourceHashProblem(entry)
+        if (sourceProblem !== null) return sourceProblem
+        if (entry.filesKey !== this.drive.key.toString('hex')) {
+          return { field: 'filesKey', expected: this.drive.key.toString('hex'), actual: entry.filesKey, message: `the log names files archive ${entry.filesKey}, but the archive verified is ${this.drive.key.toString('hex')}` }
+        }
+        return this.engineCheck(entry.engine, index) ?? await this.load(entry.source, entry.filename, entry)
+      }
+      case 'restart':
+      case 'upgrade': {
+        const problem = this.engineCheck(entry.engine, index) ?? await this.checkBoundary(entry)
+        if (problem !== null) return problem
+        if (entry.type === 'restart') {
+          this.counts.restarts++
+          if (entry.sourceHash !== this.sourceHash) return { ...sourceHashMismatch(entry.sourceHash, this.sourceHash), message: 'a restart entry names another script source without an upgrade entry' }
+          return await this.load(this.source, this.filename, entry)
+        }
+        this.counts.upgrades++
+        return sourceHashProblem(entry) ?? await this.load(entry.source, entry.filename, entry)
+      }
+      case 'call':
+        return await this.call(entry)
+    }
+  }
+
+  private engineCheck (recorded: EngineInfo, index: number): Found | null {
+    const local = { name: ENGINE_NAME, version: ENGINE_VERSION, wasmSha256: wasmSha256() }
+    if (recorded.name === local.name && recorded.version === local.version && recorded.wasmSha256 === local.wasmSha256) return null
+    const message = `the log was written by ${recorded.name} ${recorded.version} (wasm ${recorded.wasmSha256.slice(0, 12)}…), this verifier runs ${local.name} ${local.version} (wasm ${local.wasmSha256.slice(0, 12)}…)`
+    if (this.options.allowEngineMismatch === true) {
+      if (!this.warnedEngines.has(message)) this.warnings.push(`entry ${index}: ${message}; replaying anyway (--allow-engine-mismatch).`)
+      this.warnedEngines.add(message)
+      return null
+    }
+    return { field: 'engine', expected: local, actual: recorded, message: `${message}. Use the same nodevms version, or --allow-engine-mismatch to replay anyway` }
+  }
+
+  /** A fresh engine, as the host started one: in-memory state starts empty, files carry on. */
+  private async load (source: string, filename: string, entry: LogEntry & { mode: string, limits: { gas: number, memory: number, timeoutMs: number } }): Promise<Found | null> {
+    await this.closeEngine()
+    this.source = source
+    this.filename = filename
+    this.sourceHash = sha256Hex(source)
+    try {
+      this.engine = await createEngine(source, {
+        filename, files: this.files, seeded: entry.mode === 'seeded', log: () => {},
+        gasLimit: entry.limits.gas, memoryLimit: entry.limits.memory, timeoutMs: entry.limits.timeoutMs
+      })
+    } catch (err) {
+      return { field: 'source', expected: 'a script that loads', actual: (err as Error).message, message: `the script ${filename} does not load: ${(err as Error).message}` }
+    }
+    return null
+  }
+
+  /** Restart and upgrade entries: the archive is where the last call left it, with the replayed root. */
+  private async checkBoundary (entry: RestartEntry | UpgradeEntry): Promise<Found | null> {
+    return await this.versionCheck(entry.filesVersion, entry.type) ?? this.rootCheck(entry.stateRoot)
+  }
+
+  /** The archive's version before the next change must be where the log's last call left it. */
+  private async versionCheck (before: number, type: LogEntry['type']): Promise<Found | null> {
+    if (before === this.filesVersion) return null
+    if (before > this.filesVersion && before <= this.drive.version) {
+      const unlogged = await driveChanges(this.drive, this.filesVersion, before, this.files.base).catch(() => null)
+      if (unlogged !== null && unlogged.count > 0) return unloggedChanges(`outside the log before this ${type} entry`, this.filesVersion, before, unlogged)
+    }
+    return { field: 'filesVersion', expected: this.filesVersion, actual: before, message: `the log places this entry at files version ${before}, but the previous entries leave the archive at version ${this.filesVersion}` }
+  }
+
+  private rootCheck (stateRoot: string): Found | null {
+    const root = this.files.root.digest()
+    return stateRoot === root ? null : { field: 'stateRoot', expected: root, actual: stateRoot, message: 'the state root in the log is not the root of the replayed files' }
+  }
+
+  private async call (entry: CallEntry): Promise<Found | null> {
+    if (this.engine === null) throw new Error('unreachable: a call before the engine loaded')
+    const denied = this.auth.check(entry)
+    if (denied !== null) return { field: 'auth', ...denied }
+    const problem = await this.versionCheck(entry.filesVersion - entry.changes.length, 'call')
+    if (problem !== null) return problem
+
+    const expected = toCallRecord(entry)
+    let actual: CallRecord
+    this.files.begin()
+    try {
+      actual = await this.engine.call(entry.method, entry.args, { caller: entry.caller, replay: expected })
+    } catch (err) {
+      this.files.discard()
+      return { field: 'error', expected: { name: (err as Error).name, message: (err as Error).message }, actual: expected.error ?? null, message: 'the engine failed while replaying the call' }
+    }
+    const diff = compareRecords(actual, expected) // expected: the replay's value; actual: the log's
+    if (diff !== null) return { ...diff, message: `the log records another ${diff.field} than the replay gives` }
+    const changes = await this.files.commit()
+    const changed = compareChanges(entry.changes, changes)
+    if (changed !== null) {
+      return { field: 'changes', ...filesFields(changed), expected: encodeChanges(changes).map(summary), actual: entry.changes.map(summary), message: `the log records other file changes than the replay makes: ${changed.paths.join(', ')}` }
+    }
+    const before = this.filesVersion
+    const after = before + changes.length
+    if (entry.filesVersion !== after) return { field: 'filesVersion', expected: after, actual: entry.filesVersion, message: `the call made ${changes.length} change(s) from files version ${before}` }
+    const history = await this.historyCheck(before, changes)
+    if (history !== null) return history
+    const root = this.rootCheck(entry.stateRoot)
+    if (root !== null) return root
+    this.filesVersion = after
+    this.counts.calls++
+    this.counts.oracles += entry.oracles.length
+    return null
+  }
+
+  private async historyCheck (before: number, changes: Change[]): Promise<Found | null> {
+    if (this.options.history === false || changes.length === 0) return null
+    const after = before + changes.length
+    if (this.drive.version < after) await this.drive.update({ wait: true }).catch(() => false)
+    if (this.drive.version < after) {
+      return { field: 'filesVersion', expected: after, actual: this.drive.version, message: `the log names files version ${after}, but the files archive only reached version ${this.drive.version}` }
+    }
+    const diff = await compareDriveHistory(this.history, before, changes)
+    if (diff === null) return null
+    return { field: 'files.history', ...filesFields(diff), expected: 'the logged changes', actual: diff.paths, message: `the files archive at versions ${before}..${after} holds other changes than the log: ${diff.paths.join(', ')}` }
+  }
+
+  /** After the last checked entry: the archive at its files version, then nothing after it. */
+  private async archiveCheck (): Promise<VerifyDivergence | null> {
+    const at = (found: Found): VerifyDivergence => ({ index: this.index, type: 'end', method: null, caller: null, ...found })
+    if (this.drive.version < this.filesVersion) await this.drive.update({ wait: true }).catch(() => false)
+    if (this.drive.version < this.filesVersion) {
+      return at({ field: 'files', expected: this.filesVersion, actual: this.drive.version, message: `the files archive is at version ${this.drive.version}, behind the log's last files version ${this.filesVersion} (a host that crashed re-applies logged changes on its next start)` })
+    }
+    const diff = await compareFinalFiles(this.files.base, this.drive, this.filesVersion)
+    if (diff !== null) {
+      return at({ field: 'files', ...filesFields(diff), expected: this.files.root.digest(), actual: diff.root, message: `the files archive at version ${this.filesVersion} differs from the replay in ${diff.count} path(s): ${diff.paths.join(', ')}` })
+    }
+    if (this.drive.version > this.filesVersion) {
+      const unlogged = await driveChanges(this.drive, this.filesVersion, this.drive.version, this.files.base)
+      return at(unloggedChanges('after the last logged call', this.filesVersion, this.drive.version, unlogged))
+    }
+    return null
+  }
+}
+
+/** A finding when an entry's source does not hash to the sourceHash it records. */
+function sourceHashProblem (entry: { source: string, sourceHash: string }): Found | null {
+  const actual = sha256Hex(entry.source)
+  return actual === entry.sourceHash ? null : sourceHashMismatch(entry.sourceHash, actual)
+}
