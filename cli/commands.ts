@@ -64,6 +64,7 @@ cli.command('exec <script>', 'Run a backend script and serve its methods over We
   .option('--swarm', 'Also publish the call log and files on the Dat network (Hyperswarm); needs --bootstrap')
   .option('--bootstrap <nodes>', 'DHT bootstrap nodes HOST:PORT[,...], required with --swarm: the public DHT is never used by default')
   .option('--no-anonymous', 'Refuse unsigned calls: every call must be signed by an identity')
+  .option('--allow-origin <origins>', 'Web pages that may connect: comma-separated origins, or * (default: any; with --debug, localhost pages only)')
   .action(async (script: string, opts: Record<string, unknown>) => {
     await serveUntilSignal(() => runExec(script, opts), 'host')
   })

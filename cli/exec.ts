@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import { basename, extname, resolve } from 'node:path'
 import { EngineError } from '../engine/index.js'
 import { Host } from '../host/index.js'
-import { hostService, RpcServer } from '../host/rpc/index.js'
+import { hostService, OriginPolicy, RpcServer } from '../host/rpc/index.js'
 import { CliError } from './output.js'
 import { startSwarm, type SwarmHandle } from '../host/swarm/index.js'
 import { hyperLines, parseBootstrap } from './swarm-options.js'
@@ -21,6 +21,7 @@ export interface ExecOptions {
   swarm?: boolean
   bootstrap?: string | string[]
   anonymous?: boolean   // cac: --no-anonymous sets false
+  allowOrigin?: unknown // --allow-origin LIST (a string; repeated, an array)
 }
 
 function positiveNumber (value: number | string | undefined, flag: string): number | undefined {
@@ -28,6 +29,18 @@ function positiveNumber (value: number | string | undefined, flag: string): numb
   const n = Number(value)
   if (!Number.isFinite(n) || n <= 0) throw CliError.usage(`${flag} needs a positive number, got ${JSON.stringify(value)}`)
   return n
+}
+
+/** --allow-origin: comma-separated origins or *, given once or more; a malformed value is a usage error. */
+function originPolicy (value: unknown): OriginPolicy | undefined {
+  if (value === undefined) return undefined
+  const values = Array.isArray(value) ? value : [value]
+  if (values.some((v) => typeof v !== 'string' && typeof v !== 'number')) throw CliError.usage('--allow-origin needs a value: comma-separated origins, or *')
+  try {
+    return OriginPolicy.parse(values.map(String).join(','))
+  } catch (err) {
+    throw CliError.usage((err as Error).message)
+  }
 }
 
 function readScript (path: string): string {
@@ -52,6 +65,7 @@ export async function runExec (script: string, opts: ExecOptions): Promise<() =>
   const timeoutS = positiveNumber(opts.timeout, '--timeout')
   const dir = resolve(opts.dir ?? basename(scriptPath, extname(scriptPath)))
   const listenHost = opts.host ?? 'localhost'
+  const origins = originPolicy(opts.allowOrigin)
 
   const host = new Host({
     source,
@@ -69,7 +83,7 @@ export async function runExec (script: string, opts: ExecOptions): Promise<() =>
     if (err instanceof EngineError) throw new CliError(err.message, 1, err.code)
     throw err
   }
-  const server = new RpcServer({ service: hostService(host, { allowAnonymous: opts.anonymous !== false }), host: listenHost, port, debug: opts.debug === true })
+  const server = new RpcServer({ service: hostService(host, { allowAnonymous: opts.anonymous !== false }), host: listenHost, port, debug: opts.debug === true, origins })
   try {
     await server.open()
   } catch (err) {
@@ -97,6 +111,7 @@ export async function runExec (script: string, opts: ExecOptions): Promise<() =>
   }
   if (opts.anonymous === false) process.stderr.write('Signed calls only (--no-anonymous): unsigned calls are refused.\n')
   if (opts.debug === true) process.stderr.write('Debug mode: clients may name themselves with ?user=NAME. Do not use it in production.\n')
+  if (opts.debug === true && origins?.allowsAny === true) process.stderr.write('--allow-origin * with --debug: any web page the user opens may call this host as any debug user.\n')
   return async () => {
     await swarm?.close()
     await server.close()

@@ -69,6 +69,13 @@ export class HostError extends Error {
     return new HostError(`The files archive reached version ${actual} where the call log predicted ${expected}. Something else wrote to the archive; stop the host and run nodevms verify --dir.`, 'FILES_VERSION_MISMATCH')
   }
 
+  /** A script that exports names no script may (client/method-names.ts): refused at load, before anything is logged. */
+  static RESERVED_METHODS (filename: string, names: ReadonlyArray<{ name: string, reason: string }>): HostError {
+    const each = names.map(({ name, reason }) => `${JSON.stringify(name)}: ${reason}`).join('; ')
+    return new HostError(`${filename} exports ${names.length === 1 ? 'a method name' : 'method names'} no script may export (${each}). ` +
+      'Rename the export; nothing was logged.', 'RESERVED_METHODS')
+  }
+
   static HOST_NOT_READY (): HostError {
     return new HostError('The host is not open: await host.ready() before calling it.', 'HOST_NOT_READY')
   }
@@ -90,6 +97,14 @@ export class HostError extends Error {
   static ANONYMOUS_REFUSED (method: string): HostError {
     return refusal(`Refused an unsigned call to ${method}(): this host runs with --no-anonymous and takes only signed calls. ` +
       'Connect with an identity (connect(url, { identity }), or --identity FILE; see nodevms id).', 'ANONYMOUS_REFUSED')
+  }
+
+  // ---- the network (host/rpc) ----
+
+  /** An --allow-origin value that is not a list of origins. */
+  static BAD_ORIGIN (value: string, why: string): HostError {
+    return new HostError(`Cannot use ${JSON.stringify(value)} as --allow-origin: ${why}. Give comma-separated origins ` +
+      '(scheme://host[:port], the port may be *), e.g. https://app.example.com,http://localhost:*, or * alone for any page.', 'BAD_ORIGIN')
   }
 
   // ---- the Dat network (host/swarm) ----

@@ -4,6 +4,7 @@
 import { mkdirSync, readdirSync, accessSync, constants as fsConstants } from 'node:fs'
 import Corestore from 'corestore'
 import Hyperdrive from 'hyperdrive'
+import { reservedMethodReason } from '../client/wire.js'
 import { createEngine, DEFAULT_LIMITS, ENGINE_NAME, ENGINE_VERSION, EngineError, wasmSha256 } from '../engine/index.js'
 import type { Engine, Files, LogFn } from '../engine/index.js'
 import { CallLog, encodeChanges, sha256Hex, type CallAuth, type CallEntry, type EngineInfo, type Limits, type LogEntry, type Mode } from './call-log.js'
@@ -191,7 +192,8 @@ export class Host {
     this.filesVersion = this.drive.version
     this.root = await driveFiles.stateRoot()
     if (tail !== null) this.checkFilesAgainst(tail.last)
-    // The engine loads before anything is appended, so a script that does not load leaves the log as it was.
+    // The engine loads before anything is appended, so a script that does not load (or exports a reserved
+    // name) leaves the log as it was.
     this.engine = await createEngine(this.options.source, {
       filename: this.options.filename,
       files: this.callFiles,
@@ -201,6 +203,8 @@ export class Host {
       timeoutMs: this.limits.timeoutMs,
       log: this.options.log
     })
+    const reserved = this.engine.methods.flatMap((name) => { const reason = reservedMethodReason(name); return reason === null ? [] : [{ name, reason }] })
+    if (reserved.length > 0) throw HostError.RESERVED_METHODS(this.options.filename, reserved)
     const lifecycle = this.lifecycleEntry(tail?.lifecycle ?? null)
     this.committer.seedCounters(counters)
     await this.committer.open()
