@@ -42,12 +42,14 @@ test('an unreachable host exits 2 with verify\'s error, and no page address is p
 test('a --log key the host does not serve exits 1 naming both keys; a malformed key exits 2', async () => {
   served = await ServedHost.start(join(await tempDir(), 'host'), PERSISTENT_COUNTER)
   const other = 'ab'.repeat(32)
-  const wrong = await runCli(['explore', served.address, '--log', `dat://${other}`])
+  const [wrong, malformed] = await Promise.all([
+    runCli(['explore', served.address, '--log', `dat://${other}`]),
+    runCli(['explore', served.address, '--files', 'dat://nope'])
+  ])
   assert.is(wrong.code, 1, wrong.stderr)
   assert.match(wrong.stderr, other)
   assert.match(wrong.stderr, served.host.callLogKey)
   assert.not.match(wrong.stdout, 'Explorer at')
-  const malformed = await runCli(['explore', served.address, '--files', 'dat://nope'])
   assert.is(malformed.code, 2, malformed.stderr)
   assert.match(malformed.stderr, 'nope')
 })
@@ -67,13 +69,15 @@ test('a port in use exits 2, saying so and what to do', async () => {
 })
 
 test('bad usage exits 2: no target, a target and --dir, a port that is no port', async () => {
-  const none = await runCli(['explore'])
+  const [none, both, port] = await Promise.all([
+    runCli(['explore']),
+    runCli(['explore', 'localhost:5555', '--dir', '/tmp']),
+    runCli(['explore', 'localhost:5555', '--port', 'http'])
+  ])
   assert.is(none.code, 2)
   assert.match(none.stderr, 'give a host <url>')
-  const both = await runCli(['explore', 'localhost:5555', '--dir', '/tmp'])
   assert.is(both.code, 2)
   assert.match(both.stderr, 'not both')
-  const port = await runCli(['explore', 'localhost:5555', '--port', 'http'])
   assert.is(port.code, 2)
   assert.match(port.stderr, '--port needs a port number')
 })
