@@ -26,8 +26,8 @@ export class Header {
     this.replayedBar.style.width = `${percent(s.verified)}%`
     const parts = [`log: ${formatCount(Math.min(s.fetched.log, s.length))} of ${formatCount(s.length)} entries fetched`, `${formatCount(s.verified)} replayed and verified`]
     if (s.fetched.filesLength > 0) parts.push(`files: ${formatCount(s.fetched.files)} of ${formatCount(s.fetched.filesLength)} blocks`)
-    if (s.counts !== null) parts.push(`${formatCount(s.counts.calls)} calls, ${formatCount(s.counts.oracles)} oracle values, ${s.counts.restarts} restarts, ${s.counts.upgrades} upgrades`)
-    parts.push(`${s.peers} peer${s.peers === 1 ? '' : 's'}`)
+    if (s.counts !== null) parts.push([plural(s.counts.calls, 'call'), plural(s.counts.oracles, 'oracle value'), plural(s.counts.restarts, 'restart'), plural(s.counts.upgrades, 'upgrade')].join(', '))
+    parts.push(plural(s.peers, 'peer'))
     this.progressText.textContent = parts.join(' · ')
     this.updateFacts(s)
     this.updateMismatch(s.divergence, s)
@@ -49,7 +49,8 @@ export class Header {
       ['Engine', sc === null ? '…' : `${sc.engine.name} ${sc.engine.version} (wasm ${sc.engine.wasmSha256.slice(0, 12)}…)`],
       ['Mode', sc === null ? '…' : `${sc.mode}; gas ${formatCount(sc.limits.gas)}, memory ${Math.round(sc.limits.memory / 1048576)} MB, timeout ${sc.limits.timeoutMs / 1000} s`],
       ['Explored', s.target],
-      ['State root', s.stateRoot === null ? '…' : h('code', null, `${s.stateRoot} (files version ${s.filesVersion ?? '?'})`)]
+      ['State root', s.stateRoot === null ? '…' : h('code', null, s.stateRoot)],
+      ['Files version', s.filesVersion === null ? '…' : `${s.filesVersion} (after the last verified entry)`]
     ]).childNodes)
   }
 
@@ -77,3 +78,5 @@ export class Header {
       facts('', pairs))
   }
 }
+
+const plural = (n: number, word: string): string => `${formatCount(n)} ${word}${n === 1 ? '' : 's'}`
