@@ -10,18 +10,25 @@ import { diffText } from './text-diff.js'
 
 const MAX_CHANGES_SHOWN = 50
 const READ_TIMEOUT_MS = 5000
+/** Script-chosen names (methods, debug callers, file names): one line in a row, a few KiB in a detail. */
+const ROW_NAME_CHARS = 200
+const NAME_CHARS = 4096
+const cut = (text: string, max: number): string => text.length > max ? text.slice(0, max - 1) + '…' : text
 
 export function boundDivergence (d: VerifyDivergence): Divergence {
-  const text = (v: unknown) => typeof v === 'string' ? (v.length > 4096 ? v.slice(0, 4095) + '…' : v) : shortJson(v, 4096)
-  return { ...d, expected: text(d.expected), actual: text(d.actual), paths: d.paths?.slice(0, 50) }
+  const text = (v: unknown, max = 4096) => typeof v === 'string' ? cut(v, max) : shortJson(v, max)
+  return {
+    ...d, method: d.method === null ? null : cut(d.method, NAME_CHARS), caller: d.caller === null ? null : cut(d.caller, NAME_CHARS),
+    expected: text(d.expected), actual: text(d.actual), message: cut(d.message, 8192), paths: d.paths?.slice(0, 50).map((p) => cut(p, 1024))
+  }
 }
 
 export function entryRow (entry: LogEntry, index: number, status: EntryStatus): Row {
   const row: Row = { index, kind: entry.type, status, method: null, caller: null, outcome: null, gas: null, changes: null, note: null }
   switch (entry.type) {
     case 'call':
-      row.method = entry.method
-      row.caller = callerOf(entry)
+      row.method = cut(entry.method, ROW_NAME_CHARS)
+      row.caller = callerOf(entry, ROW_NAME_CHARS)
       row.outcome = entry.error !== undefined
         ? { ok: false, text: oneLine(`${entry.error.name}: ${entry.error.message}`) }
         : { ok: true, text: shortJson(entry.result ?? null) }
@@ -30,7 +37,7 @@ export function entryRow (entry: LogEntry, index: number, status: EntryStatus): 
       break
     case 'init':
     case 'upgrade':
-      row.note = `${entry.filename} (sha256 ${entry.sourceHash.slice(0, 12)}…), ${entry.mode}`
+      row.note = `${cut(entry.filename, ROW_NAME_CHARS)} (sha256 ${entry.sourceHash.slice(0, 12)}…), ${entry.mode}`
       break
     case 'restart':
       row.note = `same script (sha256 ${entry.sourceHash.slice(0, 12)}…), files version ${entry.filesVersion}`
@@ -39,8 +46,8 @@ export function entryRow (entry: LogEntry, index: number, status: EntryStatus): 
   return row
 }
 
-function callerOf (entry: CallEntry): Caller {
-  return { kind: callerKind(entry), id: entry.caller }
+function callerOf (entry: CallEntry, max: number): Caller {
+  return { kind: callerKind(entry), id: entry.caller === null ? null : cut(entry.caller, max) }
 }
 
 /** The full entry, with each changed file before (the archive at the call's start) and after (the log). */
@@ -52,7 +59,7 @@ export async function entryDetail (entry: LogEntry, index: number, status: Entry
   if (entry.type === 'call') {
     const auth = entry.auth === undefined ? null : 'debug' in entry.auth ? { debug: true as const } : { counter: entry.auth.counter, signature: entry.auth.signature }
     detail.call = {
-      method: entry.method, caller: callerOf(entry), auth, args: jsonPreview(entry.args), oracles: jsonPreview(entry.oracles), gas: entry.gas,
+      method: cut(entry.method, NAME_CHARS), caller: callerOf(entry, NAME_CHARS), auth, args: jsonPreview(entry.args), oracles: jsonPreview(entry.oracles), gas: entry.gas,
       ...(entry.error !== undefined ? { error: { name: entry.error.name.slice(0, 1000), message: entry.error.message.slice(0, 64 * 1024) } } : { result: jsonPreview(entry.result ?? null) }),
       ...(entry.deadlineGas !== undefined ? { deadlineGas: entry.deadlineGas } : {}),
       ...(entry.rebuilt !== undefined ? { rebuilt: entry.rebuilt } : {}),
@@ -64,7 +71,7 @@ export async function entryDetail (entry: LogEntry, index: number, status: Entry
     detail.changes = { total: entry.changes.length, shown: await fileChanges(entry, drive) }
   } else {
     detail.script = {
-      filename: entry.type === 'restart' ? null : entry.filename,
+      filename: entry.type === 'restart' ? null : cut(entry.filename, NAME_CHARS),
       sourceHash: entry.sourceHash,
       source: entry.type === 'restart' ? null : jsonPreview(entry.source),
       engine: entry.engine, mode: entry.mode, limits: entry.limits,

@@ -54,7 +54,7 @@ export class LogIndex {
       this.flags[i] = CALLERS.indexOf(callerKind(entry)) | (entry.error !== undefined ? FAILED : 0)
     } else {
       if (entry.type !== 'init') this.boundaries.push(i)
-      const filename = entry.type === 'restart' ? this.script?.filename ?? '' : entry.filename
+      const filename = entry.type === 'restart' ? this.script?.filename ?? '' : entry.filename.slice(0, 1024)
       const filesKey = entry.type === 'init' ? entry.filesKey : this.script?.filesKey ?? ''
       this.script = { filename, sourceHash: entry.sourceHash, engine: entry.engine, mode: entry.mode, limits: entry.limits, filesKey }
     }

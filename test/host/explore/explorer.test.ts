@@ -16,6 +16,7 @@ exports.write = async (path, text) => { await fs.writeFile(path, text); return t
 exports.bytes = async (path, b64) => { await fs.writeFile(path, b64, 'base64') }
 exports.remove = async (path) => { await fs.unlink(path) }
 exports.echo = (value) => value
+exports['${'m'.repeat(5000)}'] = () => 'a long name'
 `
 const UPGRADED = SCRIPT + 'exports.version = () => 2\n'
 
@@ -74,6 +75,7 @@ test('rows come in bounded pages with their status; bad paging is refused with a
   ctx.served = await ServedHost.start(join(ctx.dir, 'host'), SCRIPT)
   for (let i = 0; i < 20; i++) await ctx.served.host.call('echo', [{ i, text: 'x'.repeat(500) }])
   await ctx.served.host.call('remove', ['/missing']).catch(() => {})
+  await ctx.served.host.call('m'.repeat(5000))
   const explorer = await explore(ctx)
   await until(explorer, (s) => s.verdict === 'ok', 'verified')
   const page = await api(explorer, '/api/entries?from=5&count=10')
@@ -85,12 +87,15 @@ test('rows come in bounded pages with their status; bad paging is refused with a
   const last = (await api(explorer, '/api/entries?from=21&count=500')).body.rows[0]
   assert.is(last.outcome.ok, false, 'a failed call')
   assert.match(last.outcome.text, /^NotFoundError: /)
+  const long = (await api(explorer, '/api/entries?from=22&count=1')).body.rows[0]
+  assert.is(long.method.length, 200, 'a script-chosen name is cut in a row')
+  assert.is((await api(explorer, '/api/entry?index=22')).body.call.method.length, 4096, 'and in a detail')
   assert.is((await api(explorer, '/api/entries?from=0&count=501')).status, 400, 'at most 500 rows')
-  assert.is((await api(explorer, '/api/entries?from=23')).status, 400, 'not past the end')
+  assert.is((await api(explorer, '/api/entries?from=24')).status, 400, 'not past the end')
   const bad = await api(explorer, '/api/entries?from=-1')
   assert.is(bad.status, 400)
-  assert.match(bad.body.error, 'from must be an integer from 0 to 22')
-  assert.is((await api(explorer, '/api/entry?index=22')).status, 400)
+  assert.match(bad.body.error, 'from must be an integer from 0 to 23')
+  assert.is((await api(explorer, '/api/entry?index=23')).status, 400)
   assert.is((await api(explorer, '/api/nothing')).status, 404)
 })
 
