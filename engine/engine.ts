@@ -7,6 +7,7 @@ import { EngineError } from './errors.js'
 import { performRequest, StorageFault, type FileOutcome } from './file-ops.js'
 import { FileSystem, MemoryFiles } from './files.js'
 import type { LoadOptions, LogLine, RecordMessage, ToWorker } from './protocol.js'
+import type { SandboxStats } from './sandbox.js'
 import type { CallOptions, CallRecord, Engine, EngineOptions } from './types.js'
 import { returnWorker, takeWorker } from './worker-pool.js'
 
@@ -51,7 +52,7 @@ export class QuickJSEngine implements Engine {
     const worker = await takeWorker()
     let reply: Received
     try {
-      worker.send({ t: 'load', source, options: load })
+      worker.send({ t: 'load', source, options: load }, options.checkpoint)
       reply = await worker.receive()
     } catch (err) {
       await worker.terminate()
@@ -75,6 +76,31 @@ export class QuickJSEngine implements Engine {
     const run = this.queue.then(() => this.runCall(method, args, options))
     this.queue = run.catch(() => {})
     return run
+  }
+
+  /** The engine's state between calls, as bytes that createEngine({ checkpoint }) can start from. */
+  checkpoint (): Promise<Uint8Array> {
+    if (this.closed) return Promise.reject(EngineError.ENGINE_CLOSED())
+    const run = this.queue.then(() => this.exchange({ t: 'checkpoint' }, 'checkpoint').then((got) => got.bytes!))
+    this.queue = run.catch(() => {})
+    return run
+  }
+
+  /** What the worker measured about checkpoints and rollbacks (for benchmarks). */
+  stats (): Promise<SandboxStats> {
+    const run = this.queue.then(() => this.exchange({ t: 'stats' }, 'stats').then(({ message }) => (message as { stats: SandboxStats }).stats))
+    this.queue = run.catch(() => {})
+    return run
+  }
+
+  private async exchange (request: ToWorker, expected: string): Promise<Received> {
+    if (this.broken) throw this.broken
+    this.worker.send(request)
+    const got = await this.worker.receive()
+    emitLogs(this.log, got.message.logs)
+    if (got.message.t === expected) return got
+    if (got.message.t === 'failed') throw new EngineError(got.message.message, got.message.code)
+    throw unexpected(got)
   }
 
   async close (): Promise<void> {
@@ -177,7 +203,6 @@ export class QuickJSEngine implements Engine {
     if (ended.deadlineGas !== undefined) record.deadlineGas = ended.deadlineGas
     if ('result' in ended) record.result = ended.result
     if (ended.error !== undefined) record.error = ended.error
-    if (ended.rebuilt === true) record.rebuilt = true
     return record
   }
 }
