@@ -40,6 +40,7 @@ export class QuickJSEngine implements Engine {
 
   static async create (source: string, options: InternalEngineOptions = {}): Promise<QuickJSEngine> {
     if (typeof source !== 'string') throw new TypeError('createEngine(source): source must be a string')
+    if (options.checkpoint !== undefined && !(options.checkpoint instanceof Uint8Array)) throw new TypeError('createEngine(source, { checkpoint }): checkpoint must be a Uint8Array, as Engine.checkpoint() gives it')
     const filename = options.filename ?? 'script.js'
     const load: LoadOptions = {
       filename,
@@ -71,24 +72,23 @@ export class QuickJSEngine implements Engine {
   }
 
   call (method: string, args: unknown[] = [], options: CallOptions = {}): Promise<CallRecord> {
-    // Checked when the call is made: calls queued before close() still run.
-    if (this.closed) return Promise.reject(EngineError.ENGINE_CLOSED())
-    const run = this.queue.then(() => this.runCall(method, args, options))
-    this.queue = run.catch(() => {})
-    return run
+    return this.enqueue(() => this.runCall(method, args, options))
   }
 
   /** The engine's state between calls, as bytes that createEngine({ checkpoint }) can start from. */
   checkpoint (): Promise<Uint8Array> {
-    if (this.closed) return Promise.reject(EngineError.ENGINE_CLOSED())
-    const run = this.queue.then(() => this.exchange({ t: 'checkpoint' }, 'checkpoint').then((got) => got.bytes!))
-    this.queue = run.catch(() => {})
-    return run
+    return this.enqueue(async () => (await this.exchange({ t: 'checkpoint' }, 'checkpoint')).bytes!)
   }
 
   /** What the worker measured about checkpoints and rollbacks (for benchmarks). */
   stats (): Promise<SandboxStats> {
-    const run = this.queue.then(() => this.exchange({ t: 'stats' }, 'stats').then(({ message }) => (message as { stats: SandboxStats }).stats))
+    return this.enqueue(async () => ((await this.exchange({ t: 'stats' }, 'stats')).message as { stats: SandboxStats }).stats)
+  }
+
+  /** Work for the worker, after everything asked before it. Checked when asked: what was queued before close() still runs. */
+  private enqueue<T> (work: () => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(EngineError.ENGINE_CLOSED())
+    const run = this.queue.then(work)
     this.queue = run.catch(() => {})
     return run
   }

@@ -9,14 +9,26 @@ export interface Region { start: number, bytes: Uint8Array }
 export class MemoryImage {
   constructor (readonly breakAt: number, readonly regions: Region[]) {}
 
-  static capture (memory: WebAssembly.Memory, probes: WasmProbes): MemoryImage {
+  /**
+   * Copies the memory. Buffers of an image no longer needed (`reuse`) are written over when they are
+   * big enough: fresh memory costs a page fault per page, far more than the copy.
+   */
+  static capture (memory: WebAssembly.Memory, probes: WasmProbes, reuse: MemoryImage | null = null): MemoryImage {
     const breakAt = readBreak(memory, probes.breakAddress)
     const [coldStart, coldEnd] = probes.coldStack
     const all = new Uint8Array(memory.buffer)
     if (breakAt > all.length) throw new Error('the allocator\'s break lies past the heap: the memory layout is not what the engine expects')
     // (checkpoint-file.ts checks a file's spans against these same rules.)
     const spans: Array<[number, number]> = coldEnd > coldStart && breakAt > coldEnd ? [[0, coldStart], [coldEnd, breakAt]] : [[0, breakAt]]
-    return new MemoryImage(breakAt, spans.map(([start, end]) => ({ start, bytes: all.slice(start, end) })))
+    const regions = spans.map(([start, end], i): Region => {
+      const old = reuse?.regions[i]?.bytes
+      const bytes = old !== undefined && old.buffer.byteLength >= end - start
+        ? new Uint8Array(old.buffer, 0, end - start)
+        : new Uint8Array(new ArrayBuffer(Math.ceil((end - start) * 1.25)), 0, end - start)
+      bytes.set(all.subarray(start, end))
+      return { start, bytes }
+    })
+    return new MemoryImage(breakAt, regions)
   }
 
   get byteLength (): number {

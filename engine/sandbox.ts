@@ -23,7 +23,8 @@ export class Sandbox {
   private runtime!: ScriptRuntime
   private readonly runner: CallRunner
   private readonly bridge: Bridge
-  private checkpoint!: RuntimeImage
+  /** Where a rollback starts from; null until the first one is taken, right after the script loads. */
+  private checkpoint: RuntimeImage | null = null
   private readonly tape = new Tape()
   private rollbackDue: Limit | null = null
   private lastCheckpointMs = 0
@@ -40,7 +41,6 @@ export class Sandbox {
   static load (prepared: Prepared, source: string, options: LoadOptions, log: Bridge['log']): Sandbox {
     const sandbox = new Sandbox(source, options, log)
     sandbox.runtime = ScriptRuntime.load(prepared, source, options, sandbox.runner.meter, sandbox.bridge)
-    sandbox.takeCheckpoint()
     return sandbox
   }
 
@@ -66,11 +66,15 @@ export class Sandbox {
     return outcome
   }
 
-  /** Between calls: undoes a call that hit a limit, or takes a checkpoint once the tape is long. */
+  /**
+   * Between calls (and after loading): undoes a call that hit a limit, or takes a checkpoint when
+   * there is none yet or the tape is long.
+   */
   async settle (): Promise<void> {
+    if (this.broken !== null) return
     if (this.rollbackDue !== null) return await this.rollback()
     const budget = Math.min(REPLAY_BUDGET_MS.max, Math.max(REPLAY_BUDGET_MS.min, REPLAY_BUDGET_MS.perCheckpointMs * this.lastCheckpointMs))
-    if (this.tape.runMs >= budget || this.tape.bytes >= TAPE_MAX_BYTES) this.takeCheckpoint()
+    if (this.checkpoint === null || this.tape.runMs >= budget || this.tape.bytes >= TAPE_MAX_BYTES) this.takeCheckpoint()
   }
 
   /** Idle time: a checkpoint now makes the next rollback cheap. */
@@ -82,16 +86,22 @@ export class Sandbox {
 
   /** The guest's state now (between calls), for a checkpoint file. */
   image (): RuntimeImage {
-    return this.tape.entries.length === 0 ? this.checkpoint : this.runtime.image()
+    return this.tape.entries.length === 0 && this.checkpoint !== null ? this.checkpoint : this.runtime.image()
   }
 
   dispose (): void {
     this.runtime.dispose()
   }
 
+  /** A failed checkpoint leaves nothing to roll back to: the engine stops. */
   private takeCheckpoint (): void {
     const started = performance.now()
-    this.checkpoint = this.runtime.image()
+    try {
+      this.checkpoint = this.runtime.image(this.checkpoint)
+    } catch (err) {
+      this.broken = EngineError.ROLLBACK_FAILED(`no checkpoint could be taken (${(err as Error).message})`)
+      return
+    }
     this.tape.clear()
     this.lastCheckpointMs = performance.now() - started
     this.stats.checkpoints++
@@ -106,10 +116,11 @@ export class Sandbox {
   private async rollback (): Promise<void> {
     const started = performance.now()
     const fault = this.rollbackDue === 'fault'
+    const checkpoint = this.checkpoint!
     this.rollbackDue = null
     try {
-      if (fault) this.runtime = ScriptRuntime.restore(await prepare(), this.source, this.options, this.runner.meter, this.bridge, this.checkpoint)
-      else this.runtime.rewind(this.checkpoint)
+      if (fault) this.runtime = ScriptRuntime.restore(await prepare(), this.source, this.options, this.runner.meter, this.bridge, checkpoint)
+      else this.runtime.rewind(checkpoint)
     } catch (err) {
       this.broken = EngineError.ROLLBACK_FAILED(`the checkpoint could not be put back (${(err as Error).message})`)
       return
@@ -118,7 +129,8 @@ export class Sandbox {
     for (let i = 0; i < replayed; i++) {
       const { input, outcome, files } = this.tape.entries[i]
       const recorded = new RecordedFiles(files)
-      const again = this.runner.run({ ...input, replay: { oracles: outcome.oracles, deadlineGas: input.replay?.deadlineGas } }, recorded)
+      // A live call is played with the oracle outcomes it recorded; a replayed one with what it was given.
+      const again = this.runner.run({ ...input, replay: input.replay ?? { oracles: outcome.oracles } }, recorded)
       const diverged = recorded.diverged ?? (recorded.unused > 0 ? `${recorded.unused} file requests were not made again` : differingField(outcome, again))
       if (diverged !== null) {
         this.broken = EngineError.ROLLBACK_FAILED(`call ${i + 1} of the ${replayed} since the checkpoint (${input.method}) did not end as it did: ${diverged}`)

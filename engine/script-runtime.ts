@@ -127,9 +127,9 @@ export class ScriptRuntime {
     }
   }
 
-  /** The guest's state between calls: its memory and the pointers this side holds into it. */
-  image (): RuntimeImage {
-    return { memory: MemoryImage.capture(this.memory, this.probes), pointers: this.pointers(), methods: this.methods }
+  /** The guest's state between calls: its memory and the pointers this side holds into it (over `reuse`'s buffers). */
+  image (reuse: RuntimeImage | null = null): RuntimeImage {
+    return { memory: MemoryImage.capture(this.memory, this.probes, reuse?.memory), pointers: this.pointers(), methods: this.methods }
   }
 
   /** Puts back an image of this same instance (its memory did not move): the guest is back at that moment. */

@@ -3,8 +3,7 @@
 // heap differ from every later one's), and handed to later worker threads:
 // - where JSContext keeps its interrupt counter (interrupt-counter.ts);
 // - where the allocator keeps its break, the end of the heap in use (a checkpoint copies memory up to it);
-// - the cold part of the stack: the linear memory between static data and the top of the stack that
-//   no call ever reaches (QuickJS stops at 256 KB), which a checkpoint need not copy.
+// - the stack: between calls everything below its top is dead, so a checkpoint need not copy it.
 import type { QuickJSContext } from 'quickjs-emscripten'
 import { findCounterOffset } from './interrupt-counter.js'
 import { compile, instantiateQuickJS, memoryOf } from './wasm.js'
@@ -13,14 +12,16 @@ export interface WasmProbes {
   counterOffset: number
   /** Address of the allocator's break pointer (emscripten's sbrk). */
   breakAddress: number
-  /** [start, end) of the stack's cold part, never copied; [0, 0) when it could not be established. */
+  /** [start, end) of the stack below its top, dead between calls and never copied; [0, 0) when it could not be established. */
   coldStack: [number, number]
 }
 
 const PAGE = 65536
 /** Emscripten's stack for this build (STACK_SIZE), below its top; the probe checks what it relies on. */
 const STACK_SIZE = 5 * 1024 * 1024
-/** The part of the stack next to its top that calls may use: QuickJS's 256 KB and the C frames past its checks. */
+/** Left out of the cold part next to the static data, in case that reaches higher than the stack size implies. */
+const DATA_MARGIN = 64 * 1024
+/** The part of the stack next to its top that calls use: QuickJS's 256 KB and the C frames past its checks. */
 const HOT_STACK = 512 * 1024
 
 let probes: WasmProbes | null = null
@@ -73,19 +74,20 @@ function findBreakAddress (memory: WebAssembly.Memory, context: QuickJSContext):
 }
 
 /**
- * The stack's cold part, if this build lays memory out as expected: static data, then the stack
- * (growing down from its top), then the heap. It must be all zeros after recursion as deep as
- * QuickJS allows, and lie above the static data the break pointer is part of.
+ * The stack, if this build lays memory out as expected: static data, then the stack (growing down
+ * from its top), then the heap. The stack's bottom is where its size says, less a margin: what lies
+ * between it and the part calls use must be all zeros after recursion as deep as QuickJS allows, and
+ * lie above the static data the break pointer is part of.
  */
 function findColdStack (memory: WebAssembly.Memory, context: QuickJSContext, breakAddress: number): [number, number] {
   const { stackTop } = compile()
-  const cold: [number, number] = [stackTop - STACK_SIZE + HOT_STACK, stackTop - HOT_STACK]
+  const cold: [number, number] = [stackTop - STACK_SIZE + DATA_MARGIN, stackTop]
   context.runtime.setMaxStackSize(256 * 1024)
   // Plain recursion reaches QuickJS's stack limit on any thread's native stack.
   const result = context.evalCode('(function f () { f() })()')
   if (result.error) result.error.dispose()
   else result.value.dispose()
-  const bytes = Buffer.from(memory.buffer, cold[0], cold[1] - cold[0])
+  const bytes = Buffer.from(memory.buffer, cold[0], stackTop - HOT_STACK - cold[0])
   const untouched = cold[0] > breakAddress + 4 && bytes.equals(Buffer.alloc(bytes.byteLength))
   return untouched ? cold : [0, 0]
 }

@@ -42,7 +42,7 @@ class EngineThread implements FileBridge {
       }
       const request = JSON.parse(message.json) as ToWorker
       switch (request.t) {
-        case 'load': this.load(request.source, request.options, message.bytes); break
+        case 'load': await this.load(request.source, request.options, message.bytes); break
         case 'call': await this.call(request); break
         case 'checkpoint': this.exportCheckpoint(); break
         case 'stats': this.send({ t: 'stats', stats: this.sandbox!.stats }); break
@@ -60,7 +60,7 @@ class EngineThread implements FileBridge {
     this.send({ t: 'ready', probes: wasmProbes()! })
   }
 
-  private load (source: string, options: LoadOptions, checkpoint: Uint8Array | undefined): void {
+  private async load (source: string, options: LoadOptions, checkpoint: Uint8Array | undefined): Promise<void> {
     const log = (level: LogLine[0], text: string) => this.log(level, text)
     let image
     try {
@@ -75,8 +75,10 @@ class EngineThread implements FileBridge {
       this.sandbox = image === null ? Sandbox.load(prepared, source, options, log) : Sandbox.restore(prepared, source, options, log, image)
       this.send({ t: 'loaded', methods: this.sandbox.methods })
     } catch (err) {
-      this.fail(err)
+      return this.fail(err)
     }
+    // The first checkpoint is taken after the caller has its engine, before the first call.
+    await this.sandbox.settle()
   }
 
   /** Runs a call and answers with its record; then, before the next message, undoes it if it hit a limit. */
