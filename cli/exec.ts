@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs'
 import { basename, extname, resolve } from 'node:path'
 import { EngineError } from '../engine/index.js'
-import { Host } from '../host/index.js'
+import { Host, type RestoreReport } from '../host/index.js'
 import { hostService, OriginPolicy, RpcServer } from '../host/rpc/index.js'
 import { CliError, printError } from './output.js'
 import { startSwarm, type SwarmHandle } from '../host/swarm/index.js'
@@ -17,7 +17,8 @@ export interface ExecOptions {
   gas?: number | string
   memory?: number | string
   timeout?: number | string
-  new?: boolean
+  fresh?: boolean
+  upgrade?: boolean
   swarm?: boolean
   bootstrap?: string | string[]
   anonymous?: boolean   // cac: --no-anonymous sets false
@@ -53,6 +54,13 @@ function readScript (path: string): string {
   }
 }
 
+/** One line on how the script's memory was restored. */
+function describeRestore (r: RestoreReport): string {
+  const from = r.checkpoint === null ? 'the log' : `a checkpoint at entry ${r.checkpoint}`
+  const calls = r.replayed === 1 ? '1 call' : `${r.replayed} calls`
+  return `Restored the script's memory from ${from}: replayed ${calls} in ${(r.ms / 1000).toFixed(2)} s${r.skipped > 0 ? ` (skipped ${r.skipped} that had no effect)` : ''}.`
+}
+
 export async function runExec (script: string, opts: ExecOptions): Promise<() => Promise<void>> {
   const scriptPath = resolve(script)
   const source = readScript(scriptPath)
@@ -86,7 +94,8 @@ export async function runExec (script: string, opts: ExecOptions): Promise<() =>
     gasLimit: gas,
     memoryLimit: memoryMb === undefined ? undefined : Math.round(memoryMb * 1024 * 1024),
     timeoutMs: timeoutS === undefined ? undefined : Math.round(timeoutS * 1000),
-    refuseUpgrade: opts.new === true,
+    fresh: opts.fresh === true,
+    upgrade: opts.upgrade === true,
     // The store is damaged or failed: the host has stopped taking calls, so the process stops too (exit 1).
     onFailure: (err) => {
       printError(err)
@@ -121,7 +130,11 @@ export async function runExec (script: string, opts: ExecOptions): Promise<() =>
       throw err
     }
   }
-  if (host.report.upgraded) process.stderr.write(`Logged an upgrade: ${basename(scriptPath)} differs from the script in the log.\n`)
+  if (host.report.upgraded) process.stderr.write(`Logged an upgrade: ${basename(scriptPath)} differs from the script in the log; it starts with empty memory and the files as they are.\n`)
+  else if (opts.upgrade === true && !host.report.created) process.stderr.write(`--upgrade: ${basename(scriptPath)} is the script the log already runs, so this is a plain restart.\n`)
+  const restored = host.report.restored
+  if (restored !== null) process.stderr.write(`${describeRestore(restored)}\n`)
+  else if (opts.fresh === true && !host.report.created && !host.report.upgraded) process.stderr.write('--fresh: the script starts with empty memory (the restart entry says so); the files are as they were.\n')
   process.stdout.write(`Serving at ${listenHost}:${server.port}\n`)
   process.stdout.write(`Serving directory ${dir}\n`)
   process.stdout.write(`Files:    dat://${host.filesKey}\n`)

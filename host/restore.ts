@@ -1,0 +1,115 @@
+// Restoring the script's memory by replay: log entries → engine, each call with its recorded caller, oracles,
+// time and seed, over the files as they were when it ran (files-at-version.ts). Calls that had no effect
+// (limit-hit.ts) are skipped. Every replayed call must end as its entry says (result or error, oracles, gas,
+// file changes); one that does not means the log is damaged or foreign, and the host refuses to serve memory
+// the log does not explain (RESTORE_DIVERGED).
+import type Hyperdrive from 'hyperdrive'
+import { compareRecords, type Engine, type Files } from '../engine/index.js'
+import { sameContent, toCallRecord, type CallEntry, type CallLog, type LogChange } from './call-log.js'
+import { FilesTransaction, type Change } from './drive-files.js'
+import { HostError } from './errors.js'
+import { FilesAtVersion } from './files-at-version.js'
+import { asLogged, beginsEmptyMemory, hadNoEffect } from './limit-hit.js'
+import { PendingFiles } from './pending-files.js'
+
+export interface ReplayRange {
+  log: CallLog
+  drive: Hyperdrive
+  /** The engine, holding the memory after entries 0 .. from - 1. */
+  engine: Engine
+  /** Points the engine's System.files at a call's files. */
+  useFiles: (files: Files) => void
+  from: number
+  to: number
+  /** Progress lines, once the replay has taken more than a second. */
+  progress: (line: string) => void
+}
+
+export interface ReplayCount { replayed: number, skipped: number, ms: number }
+
+const PROGRESS_MS = 1000
+const TICK = 1024
+
+/** Replays entries from..to-1 into the engine; throws RESTORE_DIVERGED at the first call that ends otherwise. */
+export async function replayLog (range: ReplayRange): Promise<ReplayCount> {
+  const { log, drive, engine, from, to } = range
+  const started = performance.now()
+  const base = new FilesAtVersion(drive, 0)
+  const files = new PendingFiles(base)
+  const progress = new Progress(to - from, started, range.progress)
+  const count: ReplayCount = { replayed: 0, skipped: 0, ms: 0 }
+  let index = from
+  try {
+    for await (const entry of log.read(from, to)) {
+      if (entry.type !== 'call') {
+        if (beginsEmptyMemory(entry)) throw HostError.LOG_CORRUPT(log.key, `entry ${index} starts the script's memory afresh, inside the stretch of log being restored from entry ${from}`)
+      } else if (hadNoEffect(entry)) {
+        count.skipped++
+      } else {
+        base.version = entry.filesVersion - entry.changes.length
+        const tx = new FilesTransaction(files)
+        range.useFiles(tx)
+        const changes = await replayCall(engine, entry, index, tx)
+        files.push(changes)
+        files.shift([changes])
+        count.replayed++
+      }
+      index++
+      if (index % TICK === 0) progress.tick(index - from)
+    }
+  } finally {
+    await base.close()
+  }
+  count.ms = performance.now() - started
+  progress.done(to - from)
+  return count
+}
+
+/** One call, replayed: its net file changes, after checking it ended as its entry says. */
+async function replayCall (engine: Engine, entry: CallEntry, index: number, tx: FilesTransaction): Promise<Change[]> {
+  const logged = toCallRecord(entry)
+  let record
+  try {
+    record = asLogged(await engine.call(entry.method, entry.args, { caller: entry.caller, replay: logged }))
+  } catch (err) {
+    throw HostError.RESTORE_DIVERGED(index, entry.method, 'error', entry.error ?? null, { name: (err as Error).name, message: (err as Error).message })
+  }
+  const diff = compareRecords(logged, record)
+  if (diff !== null) throw HostError.RESTORE_DIVERGED(index, entry.method, diff.field, diff.expected, diff.actual)
+  const changes = tx.changes()
+  const differing = differingPaths(entry.changes, changes)
+  if (differing.length > 0) throw HostError.RESTORE_DIVERGED(index, entry.method, 'changes', `changes to ${differing.join(', ')} as logged`, 'other changes')
+  return changes
+}
+
+/** Paths whose logged change is not the replayed one (by content hash), in either list. */
+function differingPaths (logged: readonly LogChange[], replayed: readonly Change[]): string[] {
+  const made = new Map(replayed)
+  const out = logged.filter(([path, content]) => !made.has(path) || !sameContent(content, made.get(path) ?? null)).map(([path]) => path)
+  const named = new Set(logged.map(([path]) => path))
+  for (const [path] of replayed) if (!named.has(path)) out.push(path)
+  return out
+}
+
+/** Progress on a replay: silent for its first second, then a line a second, and one at the end. */
+class Progress {
+  private shownAt = 0
+
+  constructor (private readonly total: number, private readonly started: number, private readonly write: (line: string) => void) {}
+
+  tick (done: number): void {
+    const now = performance.now()
+    if (now - this.started < PROGRESS_MS || now - this.shownAt < PROGRESS_MS) return
+    this.shownAt = now
+    this.write(this.line(done, now))
+  }
+
+  done (done: number): void {
+    if (this.shownAt !== 0) this.write(this.line(done, performance.now()))
+  }
+
+  private line (done: number, now: number): string {
+    const rate = Math.round(done / Math.max((now - this.started) / 1000, 0.001))
+    return `Restoring the script's memory: ${done.toLocaleString('en-US')} / ${this.total.toLocaleString('en-US')} entries (${rate.toLocaleString('en-US')} entries/s)`
+  }
+}
