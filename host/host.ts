@@ -35,7 +35,11 @@ export interface HostOptions {
   log?: LogFn
   /** Host diagnostics (recovery, warnings). Default: stderr. */
   warn?: (message: string) => void
+  /** Told of each call once its entry is durable: its index in the log, and its time from arrival (queue included). */
+  onCall?: (call: LoggedCall) => void
 }
+
+export interface LoggedCall { index: number, entry: CallEntry, ms: number }
 
 export interface CallContext { caller?: string | null, auth?: CallAuth }
 
@@ -69,6 +73,8 @@ export class Host {
   private filesVersion = 0
   private chain: Promise<unknown> = Promise.resolve()
   private queued = 0
+  /** The log index the next executed call's entry gets: entries are appended in execution order. */
+  private nextIndex = 0
   private opening: Promise<void> | null = null
   private closing: Promise<void> | null = null
   private readonly options: HostOptions
@@ -115,17 +121,20 @@ export class Host {
     if (!this.engine.methods.includes(method)) throw EngineError.METHOD_NOT_FOUND(method, this.engine.methods)
     const limit = this.options.queueLimit ?? DEFAULT_QUEUE_LIMIT
     if (this.queued > limit) throw HostError.QUEUE_FULL(limit) // queued counts the running call too
+    const arrived = Date.now()
     this.queued++
     const executed = this.chain.then(() => this.execute(method, args, context))
     this.chain = executed.catch(() => {})
     let durable: Promise<void>
     let entry: CallEntry
+    let index: number
     try {
-      ({ entry, durable } = await executed)
+      ({ entry, durable, index } = await executed)
     } finally {
       this.queued--
     }
     await durable
+    this.options.onCall?.({ index, entry, ms: Date.now() - arrived })
     return entry
   }
 
@@ -146,7 +155,7 @@ export class Host {
     }
   }
 
-  private async execute (method: string, args: unknown[], context: CallContext): Promise<{ entry: CallEntry, durable: Promise<void> }> {
+  private async execute (method: string, args: unknown[], context: CallContext): Promise<{ entry: CallEntry, durable: Promise<void>, index: number }> {
     const txn = new FilesTransaction(this.pending)
     this.callFiles.current = txn
     const record = await this.engine.call(method, args, { caller: context.caller ?? null })
@@ -163,7 +172,7 @@ export class Host {
       stateRoot: this.root.digest()
     }
     this.pending.push(changes)
-    return { entry, durable: this.committer.submit(entry, changes, hashes) }
+    return { entry, durable: this.committer.submit(entry, changes, hashes), index: this.nextIndex++ }
   }
 
   private async open (): Promise<void> {
@@ -205,6 +214,7 @@ export class Host {
     this.committer.seedCounters(counters)
     await this.committer.open()
     await this.committer.appendLifecycle(lifecycle)
+    this.nextIndex = this.log.length
   }
 
   private async recoverFromLog (): Promise<LogTail> {
