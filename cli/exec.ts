@@ -3,10 +3,11 @@
 import { readFileSync } from 'node:fs'
 import { basename, extname, resolve } from 'node:path'
 import { DEFAULT_LIMITS, EngineError } from '../engine/index.js'
+import type { OriginPolicy } from '../host/rpc/index.js'
 import type { SwarmHandle } from '../host/swarm/index.js'
 import { count, port, positive, type Invocation, type OptionSpec, type ServeCommand } from './command-spec.js'
 import { HostLines } from './host-lines.js'
-import { CliError } from './output.js'
+import { CliError, printError } from './output.js'
 import { hyperLines, parseBootstrap } from './swarm-options.js'
 
 export interface ExecOptions {
@@ -23,6 +24,7 @@ export interface ExecOptions {
   swarm?: boolean
   bootstrap?: string[]
   anonymous?: boolean // --no-anonymous sets false
+  allowOrigin?: string[]
 }
 
 const MB = 1024 * 1024
@@ -53,7 +55,8 @@ export const execCommand: ServeCommand = {
     { flags: '--new', description: 'Refuse to start if the script differs from the one in the log' },
     { flags: '--swarm', description: 'Also publish the call log and files on the Dat network (Hyperswarm); needs --bootstrap' },
     { flags: '--bootstrap <nodes>', description: 'DHT bootstrap nodes HOST:PORT[,...], required with --swarm: the public DHT is never used by default', repeatable: true, defaultText: 'none' },
-    { flags: '--no-anonymous', description: 'Refuse unsigned calls: every call must be signed by an identity' }
+    { flags: '--no-anonymous', description: 'Refuse unsigned calls: every call must be signed by an identity' },
+    { flags: '--allow-origin <origins>', description: 'Web pages that may connect: comma-separated origins, or *', repeatable: true, defaultText: 'any; with --debug, localhost pages only' }
   ],
   check ({ options }) {
     if (options.swarm !== true && options.bootstrap !== undefined) throw CliError.usage('--bootstrap goes with --swarm: add --swarm to publish on the Dat network')
@@ -83,16 +86,44 @@ export function scriptFailure (err: unknown): unknown {
   return err instanceof EngineError ? new CliError(err.message, 1, err.code) : err
 }
 
+/** --allow-origin: comma-separated origins or *, given once or more; a malformed value is a usage error. */
+function originPolicy (values: string[] | undefined, parse: (value: string) => OriginPolicy): OriginPolicy | undefined {
+  if (values === undefined) return undefined
+  try {
+    return parse(values.join(','))
+  } catch (err) {
+    throw CliError.usage((err as Error).message)
+  }
+}
+
 export async function runExec (script: string, opts: ExecOptions): Promise<() => Promise<void>> {
+  // Loaded here, not at the top: help and usage errors should not wait for Hypercore.
+  const [{ Host }, { hostService, OriginPolicy, RpcServer }] = await Promise.all([import('../host/index.js'), import('../host/rpc/index.js')])
+  const origins = originPolicy(opts.allowOrigin, (value) => OriginPolicy.parse(value))
   const scriptPath = resolve(script)
   const source = readScript(scriptPath)
   const bootstrap = opts.swarm === true ? parseBootstrap(opts.bootstrap, 'exec --swarm') : null
   const dir = resolve(opts.dir ?? basename(scriptPath, extname(scriptPath)))
   const filename = basename(scriptPath)
   const lines = new HostLines({ quiet: opts.quiet })
-  // Loaded here, not at the top: help and usage errors should not wait for Hypercore.
-  const [{ Host }, { hostService, RpcServer }] = await Promise.all([import('../host/index.js'), import('../host/rpc/index.js')])
+  /** Publishes the host's current store on the Dat network (again after a reopen). */
+  const joinSwarm = async (): Promise<SwarmHandle> => {
+    const { startSwarm } = await import('../host/swarm/index.js')
+    return await startSwarm(host.store, { bootstrap: bootstrap!, topics: [host.log.core, host.drive.core] })
+  }
 
+  let server: InstanceType<typeof RpcServer> | null = null
+  let swarm: SwarmHandle | null = null
+  let stopping: Promise<void> | null = null
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      await swarm?.close()
+      await server?.close()
+      await host.close()
+      lines.closed()
+    })()
+    return stopping
+  }
   const host = new Host({
     source,
     filename,
@@ -100,7 +131,18 @@ export async function runExec (script: string, opts: ExecOptions): Promise<() =>
     ...hostLimits(opts),
     refuseUpgrade: opts.new === true,
     onCall: lines.onCall,
-    warn: lines.warn
+    warn: lines.warn,
+    // The store is damaged or failed: the host has stopped taking calls, so the process stops too (exit 1).
+    onFailure: (err) => {
+      printError(err)
+      void stop().finally(() => process.exit(1))
+    },
+    // A full disk made the host reopen its store: the swarm follows the new one.
+    onReopen: async () => {
+      if (swarm === null) return
+      await swarm.close()
+      swarm = await joinSwarm()
+    }
   })
   try {
     await host.ready()
@@ -108,18 +150,16 @@ export async function runExec (script: string, opts: ExecOptions): Promise<() =>
     throw scriptFailure(err)
   }
   const service = hostService(host, { allowAnonymous: opts.anonymous !== false, onRefused: lines.onRefused })
-  const server = new RpcServer({ service, host: opts.host, port: opts.port, debug: opts.debug === true })
+  server = new RpcServer({ service, host: opts.host, port: opts.port, debug: opts.debug === true, origins })
   try {
     await server.open()
   } catch (err) {
     await host.close()
     throw err
   }
-  let swarm: SwarmHandle | null = null
   if (bootstrap !== null) {
     try {
-      const { startSwarm } = await import('../host/swarm/index.js')
-      swarm = await startSwarm(host.store, { bootstrap, topics: [host.log.core, host.drive.core] })
+      swarm = await joinSwarm()
     } catch (err) {
       await server.close()
       await host.close()
@@ -137,10 +177,6 @@ export async function runExec (script: string, opts: ExecOptions): Promise<() =>
   }
   if (opts.anonymous === false) process.stderr.write('Signed calls only (--no-anonymous): unsigned calls are refused.\n')
   if (opts.debug === true) process.stderr.write('Debug mode: clients may name themselves with ?user=NAME. Do not use it in production.\n')
-  return async () => {
-    await swarm?.close()
-    await server.close()
-    await host.close()
-    lines.closed()
-  }
+  if (opts.debug === true && origins?.allowsAny === true) process.stderr.write('--allow-origin * with --debug: any web page the user opens may call this host as any debug user.\n')
+  return stop
 }

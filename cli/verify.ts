@@ -83,7 +83,7 @@ export async function runVerify (target: string | undefined, opts: VerifyCliOpti
     return report.ok ? 0 : 1
   } catch (err) {
     progress.clear()
-    return failure(err, json)
+    return failure(source?.explain?.(err) ?? err, json)
   } finally {
     await source?.close()
   }

@@ -7,7 +7,7 @@ import { signCallWith, type SignedAuth } from './call-signature.js'
 import { ClientError } from './errors.js'
 import { generateIdentity as generate, identityFromJson as fromJson, type Ed25519, type Identity } from './identity.js'
 import type { ClientSocket, Platform, SocketOptions } from './platform.js'
-import { PlatformClient, type ConnectOptions, type RemoteMethod } from './rpc-client.js'
+import { PlatformClient, type Connected, type ConnectOptions, type RemoteApi, type UntypedRemote } from './rpc-client.js'
 
 const ed25519: Ed25519 = {
   sign: (message, secretKey) => noble.sign(message, secretKey.subarray(0, 32)),
@@ -23,6 +23,7 @@ interface DomWebSocket {
 }
 type DomWebSocketClass = new (url: string) => DomWebSocket
 const OPEN = 1
+const CLOSING = 2
 const CLOSED = 3
 
 /** Opens the page's WebSocket; a browser tells a page nothing about why a connection failed, only that it did. */
@@ -46,7 +47,10 @@ function openSocket (href: string, opts: SocketOptions): Promise<ClientSocket> {
       ws.close()
       reject(ClientError.CONNECTION_FAILED(display, why))
     }
-    ws.addEventListener('close', (event) => fail(`the WebSocket closed before it opened (code ${event.code ?? 'unknown'}; the browser console may say why)`))
+    // A browser hides the HTTP answer from the page; the console shows it (a 403: this page's origin is not allowed).
+    ws.addEventListener('close', (event) => fail(`the WebSocket closed before it opened (code ${event.code ?? 'unknown'}): ` +
+      'the host is not there or refused the upgrade; the browser console shows its HTTP answer ' +
+      '(403: this page\'s origin is not allowed, see nodevms exec --allow-origin)'))
     ws.addEventListener('open', () => {
       if (settled) return
       settled = true
@@ -57,13 +61,16 @@ function openSocket (href: string, opts: SocketOptions): Promise<ClientSocket> {
 }
 
 function pageSocket (ws: DomWebSocket): ClientSocket {
-  const closed = new Promise<void>((resolve) => ws.addEventListener('close', () => resolve()))
   return {
     get isOpen () { return ws.readyState === OPEN },
     get isClosed () { return ws.readyState === CLOSED },
     send: (text) => ws.send(text),
     close: async () => {
-      if (ws.readyState !== CLOSED) ws.close(1000)
+      if (ws.readyState === CLOSED) return
+      // Listened for now, after the client's own close listener: a browser runs promise jobs between
+      // listeners, so close() then resolves after the client has emitted 'close', as in Node.
+      const closed = new Promise<void>((resolve) => ws.addEventListener('close', () => resolve()))
+      if (ws.readyState !== CLOSING) ws.close(1000)
       await closed
     },
     onMessage: (fn) => ws.addEventListener('message', (event) => { if (typeof event.data === 'string') fn(event.data) }),
@@ -81,14 +88,20 @@ export class RPCClient extends PlatformClient {
   }
 }
 
-/** A connected client: RPCClient plus one async function per remote method. */
-export type Client = RPCClient & { readonly [method: string]: RemoteMethod }
+/**
+ * A connected client: RPCClient (with `info` set) plus one async function per remote method. Declare the
+ * methods for types: `Client<{ increment(): Promise<number> }>`; without them, any name is a RemoteMethod.
+ */
+export type Client<M extends RemoteApi<M> = UntypedRemote> = Connected<RPCClient, M>
 
-/** Connects to a nodevms host: `localhost:5555`, `host:port`, `ws://…` or `wss://…`. */
-export async function connect (url: string, opts: ConnectOptions = {}): Promise<Client> {
+/**
+ * Connects to a nodevms host (`localhost:5555`, `host:port`, `ws://…` or `wss://…`) and resolves once its
+ * handshake is in: `const c = await connect<{ increment(): Promise<number> }>(url); await c.increment()`.
+ */
+export async function connect<M extends RemoteApi<M> = UntypedRemote> (url: string, opts: ConnectOptions = {}): Promise<Client<M>> {
   const client = new RPCClient({ timeout: opts.timeout })
   await client.connect(url, opts)
-  return client as Client
+  return client as Client<M>
 }
 
 /** Signs one call to the log with this key (hex): the request's "auth" member (CONTRACT §5). */
@@ -110,6 +123,6 @@ export { ClientError, RpcError } from './errors.js'
 export { normaliseUrl } from './url.js'
 export { identityId, identityToJson } from './identity.js'
 export type { Identity, IdentityJson } from './identity.js'
-export type { ConnectOptions, HandshakeInfo, RemoteMethod } from './rpc-client.js'
+export type { Connected, ConnectOptions, HandshakeInfo, RemoteApi, RemoteMethod, UntypedRemote } from './rpc-client.js'
 export type { SignedAuth } from './call-signature.js'
 export default RPCClient

@@ -34,3 +34,8 @@ export function logKeyFromUrl (url: unknown): string | null {
   const match = /^(?:dat:\/\/)?([0-9a-fA-F]{64})\/?$/.exec(url.trim())
   return match ? match[1].toLowerCase() : null
 }
+
+/** 64 hex digits in a row, any case: what a public key (System.caller.id of a signed call) looks like. */
+export function looksLikePublicKey (name: string): boolean {
+  return /[0-9a-fA-F]{64}/.test(name)
+}

@@ -4,7 +4,7 @@
 // Where identities are kept is the platform's business: files in Node (client/node.ts), whatever the
 // app chooses in a browser (IndexedDB, a downloaded file).
 import { ClientError } from './errors.js'
-import { fromHex, isHex, toHex } from './hex.js'
+import { describeHex, fromHex, toHex } from './hex.js'
 import type { SignFn } from './call-signature.js'
 
 /** An ed25519 key pair: publicKey 32 bytes, secretKey 64 bytes (seed || public key). */
@@ -53,20 +53,30 @@ export function identityFromJson (ed: Ed25519, value: unknown, where = 'The iden
       throw ClientError.IDENTITY_CORRUPT(where, 'it is not JSON')
     }
   }
-  const { publicKey, secretKey } = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>
-  if (!isHex(publicKey, 64)) throw ClientError.IDENTITY_CORRUPT(where, '"publicKey" is not 64 lowercase hex characters')
-  if (!isHex(secretKey, 128)) throw ClientError.IDENTITY_CORRUPT(where, '"secretKey" is not 128 lowercase hex characters')
-  const identity = { publicKey: fromHex(publicKey), secretKey: fromHex(secretKey) }
-  const derived = toHex(ed.publicKey(identity.secretKey.subarray(0, 32)))
-  if (derived !== publicKey || secretKey.slice(64) !== publicKey) throw ClientError.IDENTITY_CORRUPT(where, 'its secret key does not match its public key')
-  return identity
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw ClientError.IDENTITY_CORRUPT(where, 'it must be {"publicKey": <64 hex>, "secretKey": <128 hex>}')
+  }
+  const { publicKey, secretKey } = value as Record<string, unknown>
+  const problem = describeHex(publicKey, 64, 'publicKey') ?? describeHex(secretKey, 128, 'secretKey', { secret: true })
+  if (problem !== null) throw ClientError.IDENTITY_CORRUPT(where, problem)
+  const pair = { publicKey: fromHex(publicKey as string), secretKey: fromHex(secretKey as string) }
+  const derived = toHex(ed.publicKey(pair.secretKey.subarray(0, 32)))
+  if (derived !== publicKey || (secretKey as string).slice(64) !== publicKey) throw ClientError.IDENTITY_CORRUPT(where, 'its secret key does not match its public key')
+  return pair
 }
 
-/** Checks an identity handed to connect() before any call is signed with it. */
+/**
+ * Checks an identity handed to connect() before any socket is opened: a key pair of Uint8Arrays
+ * (32 and 64 bytes) or its JSON form (hex), whose keys belong together.
+ */
 export function checkIdentity (ed: Ed25519, identity: unknown): Identity {
-  const pair = (identity ?? {}) as Partial<Identity>
-  if (!(pair.publicKey instanceof Uint8Array) || !(pair.secretKey instanceof Uint8Array)) {
-    throw ClientError.IDENTITY_CORRUPT('The identity given', 'it must be { publicKey: Uint8Array(32), secretKey: Uint8Array(64) }')
+  const pair = (typeof identity === 'object' && identity !== null ? identity : {}) as Record<string, unknown>
+  if (pair.publicKey instanceof Uint8Array && pair.secretKey instanceof Uint8Array) {
+    const problem = pair.publicKey.byteLength !== 32 ? `"publicKey" must be 32 bytes, got ${pair.publicKey.byteLength}`
+      : pair.secretKey.byteLength !== 64 ? `"secretKey" must be 64 bytes, got ${pair.secretKey.byteLength}` : null
+    if (problem !== null) throw ClientError.IDENTITY_CORRUPT('The identity given', problem)
+    return identityFromJson(ed, identityToJson(pair as unknown as Identity))
   }
-  return identityFromJson(ed, identityToJson(pair as Identity))
+  if (typeof pair.publicKey === 'string' || typeof pair.secretKey === 'string') return identityFromJson(ed, pair)
+  throw ClientError.IDENTITY_CORRUPT('The identity given', 'it must be { publicKey: Uint8Array(32), secretKey: Uint8Array(64) }, or its JSON form with hex strings')
 }

@@ -10,7 +10,7 @@ import { signCallWith, type SignedAuth } from './call-signature.js'
 import { ClientError } from './errors.js'
 import { generateIdentity as generate, identityFromJson as fromJson, identityToJson, type Ed25519, type Identity } from './identity.js'
 import type { ClientSocket, Platform, SocketOptions } from './platform.js'
-import { PlatformClient, type ConnectOptions, type HandshakeInfo, type RemoteMethod } from './rpc-client.js'
+import { PlatformClient, type Connected, type ConnectOptions, type RemoteApi, type UntypedRemote } from './rpc-client.js'
 
 // ---- ed25519 from node:crypto (a raw seed becomes a key through its PKCS#8 DER form) ----
 
@@ -39,8 +39,9 @@ const RETRY_OTHER_FAMILY = new Set(['ECONNREFUSED', 'EADDRNOTAVAIL', 'EAFNOSUPPO
 
 /**
  * Opens a WebSocket to a normalised url. `localhost` tries 127.0.0.1, then ::1, since a host may listen on
- * either. An HTTP refusal (401, 404) becomes a CONNECTION_REFUSED error carrying the host's explanation.
+ * either. An HTTP refusal (401, 403, 404) becomes a CONNECTION_REFUSED error carrying the host's explanation.
  * The verifier uses it for the host's replication endpoint too.
+ * @internal not in the published types, which must not need the `ws` package's (stripInternal)
  */
 export async function openWebSocket (url: string, opts: { headers?: Record<string, string>, timeout?: number } = {}): Promise<WebSocket> {
   const target = new URL(url)
@@ -114,14 +115,20 @@ export class RPCClient extends PlatformClient {
   }
 }
 
-/** A connected client: RPCClient plus one async function per remote method. */
-export type Client = RPCClient & { readonly [method: string]: RemoteMethod }
+/**
+ * A connected client: RPCClient (with `info` set) plus one async function per remote method. Declare the
+ * methods for types: `Client<{ increment(): Promise<number> }>`; without them, any name is a RemoteMethod.
+ */
+export type Client<M extends RemoteApi<M> = UntypedRemote> = Connected<RPCClient, M>
 
-/** Connects to a nodevms host: `localhost:5555`, `host:port`, `ws://…` or `wss://…`. */
-export async function connect (url: string, opts: ConnectOptions = {}): Promise<Client> {
+/**
+ * Connects to a nodevms host (`localhost:5555`, `host:port`, `ws://…` or `wss://…`) and resolves once its
+ * handshake is in: `const c = await connect<{ increment(): Promise<number> }>(url); await c.increment()`.
+ */
+export async function connect<M extends RemoteApi<M> = UntypedRemote> (url: string, opts: ConnectOptions = {}): Promise<Client<M>> {
   const client = new RPCClient({ timeout: opts.timeout })
   await client.connect(url, opts)
-  return client as Client
+  return client as Client<M>
 }
 
 /** Signs one call to the log with this key (hex): the request's "auth" member (CONTRACT §5). */
@@ -214,6 +221,6 @@ export { ClientError, RpcError } from './errors.js'
 export { normaliseUrl } from './url.js'
 export { identityId, identityToJson } from './identity.js'
 export type { Identity, IdentityJson } from './identity.js'
-export type { ConnectOptions, HandshakeInfo, RemoteMethod } from './rpc-client.js'
+export type { Connected, ConnectOptions, HandshakeInfo, RemoteApi, RemoteMethod, UntypedRemote } from './rpc-client.js'
 export type { SignedAuth } from './call-signature.js'
 export default RPCClient

@@ -1,15 +1,14 @@
-// One engine: a script loaded in its own QuickJS instance, called one call at a time.
-// script → engine.call() → CallRecord. Host operations (System.files) settle in request order, one at
-// a time, each followed by the guest's pending jobs, so microtask order never depends on I/O timing.
+// One engine, as its caller sees it: a script loaded in its own worker thread (worker.ts), called one
+// call at a time. script → engine.call() → CallRecord. The worker runs the call; System.files requests
+// come back to this thread, where the Files object lives, one request at a time.
 import { randomBytes } from 'node:crypto'
-import type { QuickJSHandle } from 'quickjs-emscripten'
-import { CallErrorName, EngineError } from './errors.js'
+import type { EngineWorker, Received } from './engine-worker.js'
+import { EngineError } from './errors.js'
 import { performRequest, StorageFault, type FileOutcome } from './file-ops.js'
 import { FileSystem, MemoryFiles } from './files.js'
-import { Meter } from './meter.js'
-import { OracleTape, playOracle } from './oracle.js'
-import { ScriptRuntime, type Bridge, type RuntimeOptions } from './script-runtime.js'
+import type { LoadOptions, LogLine, RecordMessage, ToWorker } from './protocol.js'
 import type { CallOptions, CallRecord, Engine, EngineOptions } from './types.js'
+import { returnWorker, takeWorker } from './worker-pool.js'
 
 export const DEFAULT_LIMITS = {
   /** Interrupt polls per call: roughly a second of busy compute on a 2020s core. */
@@ -18,9 +17,6 @@ export const DEFAULT_LIMITS = {
   timeoutMs: 5_000
 }
 
-/** How much longer than a live call a replayed one may run before its deadline fires. */
-const REPLAY_TIMEOUT_FACTOR = 10
-
 export type LogFn = (level: 'log' | 'error', message: string) => void
 
 export interface InternalEngineOptions extends EngineOptions {
@@ -28,53 +24,49 @@ export interface InternalEngineOptions extends EngineOptions {
   log?: LogFn
 }
 
-/** Per-call state that the host functions inside QuickJS reach through the engine. */
-interface CallState { tape: OracleTape }
-
-/** What execute() ended with: the guest's outcome (a number result, or a string), or why there is none. */
-type Ending = number | string | typeof UNSETTLED | typeof NO_OUTCOME
-const UNSETTLED = Symbol('unsettled')
-const NO_OUTCOME = Symbol('no outcome')
-
 export class QuickJSEngine implements Engine {
-  private runtime: ScriptRuntime | null = null
-  private readonly meter = new Meter()
-  private readonly fs: FileSystem
-  private readonly runtimeOptions: RuntimeOptions
-  private readonly log: LogFn
-  private readonly bridge: Bridge
-  private current: CallState | null = null
   private queue: Promise<unknown> = Promise.resolve()
   private closed = false
   private broken: Error | null = null
 
-  private constructor (source: string, options: InternalEngineOptions) {
-    this.fs = new FileSystem(options.files ?? new MemoryFiles())
+  private constructor (
+    private readonly worker: EngineWorker,
+    private readonly methodNames: string[],
+    private readonly fs: FileSystem,
+    private readonly seeded: boolean,
+    private readonly log: LogFn
+  ) {}
+
+  static async create (source: string, options: InternalEngineOptions = {}): Promise<QuickJSEngine> {
+    if (typeof source !== 'string') throw new TypeError('createEngine(source): source must be a string')
     const filename = options.filename ?? 'script.js'
-    this.runtimeOptions = {
-      source,
+    const load: LoadOptions = {
       filename,
       seeded: options.seeded === true,
       gasLimit: options.gasLimit ?? DEFAULT_LIMITS.gasLimit,
       memoryLimit: options.memoryLimit ?? DEFAULT_LIMITS.memoryLimit,
       timeoutMs: options.timeoutMs ?? DEFAULT_LIMITS.timeoutMs
     }
-    this.log = options.log ?? ((level, message) => process.stderr.write(`[${filename}] ${level === 'error' ? 'error: ' : ''}${message}\n`))
-    this.bridge = {
-      oracle: (fn) => playOracle(this.current!.tape, this.meter, this.runtime!, fn),
-      log: (level, message) => this.log(level, message)
+    const log = options.log ?? ((level, message) => process.stderr.write(`[${filename}] ${level === 'error' ? 'error: ' : ''}${message}\n`))
+    const worker = await takeWorker()
+    let reply: Received
+    try {
+      worker.send({ t: 'load', source, options: load })
+      reply = await worker.receive()
+    } catch (err) {
+      await worker.terminate()
+      throw err
     }
-  }
-
-  static async create (source: string, options: InternalEngineOptions = {}): Promise<QuickJSEngine> {
-    if (typeof source !== 'string') throw new TypeError('createEngine(source): source must be a string')
-    const engine = new QuickJSEngine(source, options)
-    engine.runtime = await ScriptRuntime.open(engine.runtimeOptions, engine.meter, engine.bridge)
-    return engine
+    emitLogs(log, reply.message.logs)
+    if (reply.message.t !== 'loaded') {
+      await returnWorker(worker)
+      throw reply.message.t === 'failed' ? new EngineError(reply.message.message, reply.message.code) : unexpected(reply)
+    }
+    return new QuickJSEngine(worker, reply.message.methods, new FileSystem(options.files ?? new MemoryFiles()), load.seeded, log)
   }
 
   get methods (): string[] {
-    return this.runtime?.methods.slice() ?? []
+    return this.methodNames.slice()
   }
 
   call (method: string, args: unknown[] = [], options: CallOptions = {}): Promise<CallRecord> {
@@ -89,15 +81,20 @@ export class QuickJSEngine implements Engine {
     if (this.closed) return
     this.closed = true
     await this.queue
-    this.runtime?.dispose()
-    this.runtime = null
+    if (!this.worker.alive) return await this.worker.terminate()
+    this.worker.send({ t: 'close' })
+    const reply = await this.worker.receive().catch(() => null)
+    if (reply?.message.t !== 'closed') {
+      await this.worker.terminate()
+      if (reply?.message.t === 'failed') throw new EngineError(reply.message.message, reply.message.code)
+      return
+    }
+    await returnWorker(this.worker)
   }
 
-  /** One call from start to record. Synchronous unless a file request or a rebuild makes it wait. */
-  private runCall (method: string, args: unknown[], options: CallOptions): CallRecord | Promise<CallRecord> {
+  private async runCall (method: string, args: unknown[], options: CallOptions): Promise<CallRecord> {
     if (this.broken) throw this.broken
-    const runtime = this.runtime!
-    if (!runtime.methods.includes(method)) throw EngineError.METHOD_NOT_FOUND(method, runtime.methods)
+    if (!this.methodNames.includes(method)) throw EngineError.METHOD_NOT_FOUND(method, this.methodNames)
     const argsJson = encodeArgs(method, args)
     const caller = options.caller ?? null
     if (caller !== null && typeof caller !== 'string') throw EngineError.INVALID_ARGS(method, 'the caller must be a string or null')
@@ -109,7 +106,7 @@ export class QuickJSEngine implements Engine {
       oracles: [],
       gas: 0
     }
-    if (this.runtimeOptions.seeded) {
+    if (this.seeded) {
       // A replay never takes a live value: a record without time or seed leaves Date and Math.random guarded.
       if (replay === undefined) {
         record.time = Date.now()
@@ -119,163 +116,79 @@ export class QuickJSEngine implements Engine {
         if (replay.seed !== undefined) record.seed = replay.seed
       }
     }
-    const tape = new OracleTape(replay ? replay.oracles ?? [] : null)
-    this.current = { tape }
-    // A replay on a slower machine must not fail where the live call passed, so its safety net is
-    // wider; where the live call hit the deadline, the replay stops at the recorded gas instead.
-    const timeoutMs = this.runtimeOptions.timeoutMs * (replay === undefined ? 1 : REPLAY_TIMEOUT_FACTOR)
-    this.meter.start(this.runtimeOptions.gasLimit, timeoutMs, replay?.deadlineGas)
-    runtime.counter.reset()
     const byName = argsJson === '[]' && caller === null && record.time === undefined && record.seed === undefined
     const text = byName ? method : `[${JSON.stringify(method)},${argsJson},${JSON.stringify(caller)},${record.time ?? null},${record.seed === undefined ? null : JSON.stringify(record.seed)}]`
-    const done = (ending: Ending, fault: unknown) => this.complete(record, runtime, tape, replay, ending, fault)
-    let running: Ending | Promise<Ending>
+    const input: ToWorker = {
+      t: 'call',
+      text,
+      byName,
+      method,
+      replay: replay === undefined ? null : { oracles: replay.oracles ?? [], deadlineGas: replay.deadlineGas }
+    }
+    let ended: RecordMessage
     try {
-      running = this.execute(runtime, text, byName)
+      ended = await this.run(input)
     } catch (err) {
-      return done(NO_OUTCOME, err)
+      this.broken = err as Error
+      throw err
     }
-    if (running instanceof Promise) return running.then((ending) => done(ending, null), (err: unknown) => done(NO_OUTCOME, err))
-    return done(running, null)
+    return this.fill(record, ended)
   }
 
-  /** Fills in the record from how the call ended; rebuilds the runtime when QuickJS could not go on. */
-  private complete (record: CallRecord, runtime: ScriptRuntime, tape: OracleTape, replay: CallRecord | undefined, ending: Ending, fault: unknown): CallRecord | Promise<CallRecord> {
-    const { method } = record
-    this.current = null
-    record.oracles = tape.recorded
-    record.gas = this.meter.gas
-    if (fault instanceof StorageFault) {
-      // The files archive failed under the call: its outcome is not a function of the log, so the
-      // engine must not go on as if it were.
-      this.broken = fault.error
-      throw fault.error
-    }
-    const rebuild = this.settleRecord(record, ending, fault)
-    if (tape.overrun || tape.unused > 0) {
-      const detail = tape.overrun ? `oracle #${replay?.oracles.length ?? 0} was never recorded` : `oracle #${tape.recorded.length} was recorded but never asked for`
-      record.error = { name: CallErrorName.REPLAY_DIVERGED, message: `${method} asked for ${tape.overrun ? 'more' : 'fewer'} oracles in the replay than the log recorded (${replay?.oracles.length ?? 0}): ${detail}` }
-      delete record.result
-    }
-    if (!rebuild) return record
-    record.rebuilt = true
-    runtime.dead = true
-    this.runtime = null
-    return ScriptRuntime.open(this.runtimeOptions, this.meter, this.bridge).then((fresh) => {
-      this.runtime = fresh
-      return record
-    }, (err: unknown) => {
-      this.broken = new EngineError(`The script could not be reloaded after ${method} ran out of memory: ${(err as Error).message}`, 'RELOAD_FAILED', { cause: err })
-      return record
-    })
-  }
-
-  /** Fills in result or error. True when QuickJS ran out of memory or faulted, and must start afresh. */
-  private settleRecord (record: CallRecord, ending: Ending, fault: unknown): boolean {
-    const { method } = record
-    const stopped = this.meter.stopped
-    if (stopped === 'gas') {
-      record.error = { name: CallErrorName.GAS_EXHAUSTED, message: `${method} ran out of gas (limit ${this.runtimeOptions.gasLimit}). Do less work per call, or raise --gas.` }
-    } else if (stopped === 'deadline') {
-      // Fired inside an oracle fn: the oracle outcome records it, not a gas position.
-      if (!this.meter.stoppedInOracle) record.deadlineGas = this.meter.gas
-      // No timeout value in the message: a replay runs with its own clock, and must give the same text.
-      record.error = { name: CallErrorName.DEADLINE_EXCEEDED, message: `${method} ran past the wall-clock deadline. Do less work per call, or raise --timeout.` }
-    } else if (ending === UNSETTLED) {
-      record.error = { name: CallErrorName.UNSETTLED, message: `${method} returned a promise that can never settle: it waits on something that nothing will resolve.` }
-    } else if (typeof ending === 'number') {
-      record.result = ending
-    } else if (typeof ending === 'string' && ending.startsWith('ok')) {
-      record.result = JSON.parse(ending.slice(2))
-    } else if (typeof ending === 'string' && ending.startsWith('err') && !isOutOfMemoryError(ending)) {
-      record.error = JSON.parse(ending.slice(3)) as { name: string, message: string }
-    } else {
-      // 'oom', an uncaught out-of-memory InternalError, or QuickJS could not go on.
-      const oom = fault === null || isOutOfMemoryFault(fault)
-      record.error = oom
-        ? { name: CallErrorName.OUT_OF_MEMORY, message: `${method} ran out of memory (limit ${Math.round(this.runtimeOptions.memoryLimit / 1048576)} MB). The script's in-memory state was reset.` }
-        : { name: CallErrorName.ENGINE_FAULT, message: `QuickJS failed while running ${method}: ${String(fault)}. The script's in-memory state was reset.` }
-      return true
-    }
-    return false
-  }
-
-  /**
-   * Runs the call until it has no jobs and no file requests left, and returns how it ended. Stays
-   * synchronous unless a file request is waiting: most calls never touch the event loop.
-   */
-  private execute (runtime: ScriptRuntime, text: string, byName: boolean): Ending | Promise<Ending> {
-    const started = runtime.invoke(text, byName)
-    if (started.error) return this.interrupted(runtime, started.error)
-    // A number or string is the outcome of a sync call; 'undefined' means it goes on through its
-    // jobs and file requests, and step() gives its outcome at the end.
-    const first = runtime.read(started.value)
-    started.value.dispose()
-    if (first !== 'undefined' && !runtime.rt.hasPendingJob()) return first
-    if (!this.runJobs(runtime)) return NO_OUTCOME
-    const next = runtime.step()
-    if (typeof next === 'string' && next.startsWith('R')) return this.serveFiles(runtime, first, next)
-    return this.finish(runtime, first, next)
-  }
-
-  /** Performs file requests one at a time, in request order, each followed by the jobs it released. */
-  private async serveFiles (runtime: ScriptRuntime, first: number | string, request: string): Promise<Ending> {
-    let next: number | string | null = request
-    while (typeof next === 'string' && next.startsWith('R')) {
-      const [name, args, hasData] = JSON.parse(next.slice(1)) as [string, unknown[], boolean]
-      const data = hasData ? runtime.requestData() : undefined
-      let outcome: FileOutcome
-      try {
-        outcome = data === null
-          ? { ok: false, error: { name: 'TypeError', message: 'the data to write is not bytes' } }
-          : await performRequest(this.fs, { name, args, data })
-      } catch (fault) {
-        // The guest's promises stay pending; the engine is stopped (see runCall).
-        this.meter.stop('fault')
-        this.drain(runtime)
-        throw fault
+  /** Sends the call and serves its file requests until the worker says how it ended. */
+  private async run (input: ToWorker): Promise<RecordMessage> {
+    let fault: StorageFault | null = null
+    this.worker.send(input)
+    for (;;) {
+      const got = await this.worker.receive()
+      const { message } = got
+      emitLogs(this.log, message.logs)
+      if (message.t === 'record') {
+        // The files archive failed under the call: its outcome is not a function of the log, so the
+        // engine must not go on as if it were.
+        if (message.storageFault === true) throw fault?.error ?? new StorageFault('unknown').error
+        return message
       }
-      const settled = outcome.ok ? runtime.settle(true, outcome.value) : runtime.settle(false, JSON.stringify(outcome.error))
-      if (!settled || !this.runJobs(runtime)) return this.interrupted(runtime, null)
-      next = runtime.step()
-    }
-    return this.finish(runtime, first, next)
-  }
-
-  private finish (runtime: ScriptRuntime, first: number | string, last: number | string | null): Ending {
-    if (last === null) return this.interrupted(runtime, null)
-    if (first !== 'undefined') return first
-    return last === 'undefined' ? UNSETTLED : last
-  }
-
-  /** A call into the guest failed: an interrupt (run out its jobs) or out of memory. */
-  private interrupted (runtime: ScriptRuntime, error: QuickJSHandle | null): typeof NO_OUTCOME {
-    error?.dispose()
-    if (this.meter.stopped !== null) this.drain(runtime)
-    return NO_OUTCOME
-  }
-
-  /** Runs the pending jobs. False when they were interrupted or QuickJS ran out of memory. */
-  private runJobs (runtime: ScriptRuntime): boolean {
-    const { ctx, rt } = runtime
-    while (rt.hasPendingJob()) {
-      const jobs = rt.executePendingJobs()
-      if (!jobs.error) { jobs.dispose(); continue }
-      const isNull = ctx.typeof(jobs.error) === 'object' && ctx.dump(jobs.error) === null
-      jobs.error.dispose()
-      if (this.meter.stopped !== null) { this.drain(runtime); return false }
-      if (isNull) return false
-    }
-    return this.meter.stopped === null
-  }
-
-  /** After an interrupt: run out the call's jobs (every poll now interrupts); its file requests are dropped. */
-  private drain (runtime: ScriptRuntime): void {
-    for (let i = 0; i < 10_000 && runtime.rt.hasPendingJob(); i++) {
-      const jobs = runtime.rt.executePendingJobs()
-      if (jobs.error) jobs.error.dispose()
+      if (message.t === 'logs') {
+        this.worker.send({ t: 'ack' })
+      } else if (message.t === 'file') {
+        let outcome: FileOutcome | null = null
+        try {
+          outcome = await performRequest(this.fs, { name: message.name, args: message.args, data: got.bytes })
+        } catch (err) {
+          fault = err instanceof StorageFault ? err : new StorageFault(err)
+        }
+        if (outcome === null) this.worker.send({ t: 'fault' })
+        else if (!outcome.ok) this.worker.send({ t: 'file', ok: false, error: outcome.error })
+        else if (outcome.value instanceof Uint8Array) this.worker.send({ t: 'file', ok: true }, outcome.value)
+        else this.worker.send(outcome.value === undefined ? { t: 'file', ok: true } : { t: 'file', ok: true, value: outcome.value })
+      } else if (message.t === 'failed') {
+        throw new EngineError(message.message, message.code)
+      } else {
+        throw unexpected(got)
+      }
     }
   }
+
+  /** The record in the order it has always had: result or error, then the deadline's gas position. */
+  private fill (record: CallRecord, ended: RecordMessage): CallRecord {
+    record.oracles = ended.oracles
+    record.gas = ended.gas
+    if (ended.deadlineGas !== undefined) record.deadlineGas = ended.deadlineGas
+    if ('result' in ended) record.result = ended.result
+    if (ended.error !== undefined) record.error = ended.error
+    if (ended.rebuilt === true) record.rebuilt = true
+    return record
+  }
+}
+
+function emitLogs (log: LogFn, lines: LogLine[] | undefined): void {
+  if (lines === undefined) return
+  for (const [level, text] of lines) log(level, text)
+}
+
+function unexpected ({ message }: Received): EngineError {
+  return new EngineError(`The engine's worker sent an unexpected ${message.t} message. Recreate the engine.`, 'ENGINE_PROTOCOL')
 }
 
 function encodeArgs (method: string, args: unknown): string {
@@ -291,13 +204,4 @@ function encodeArgs (method: string, args: unknown): string {
   } catch (err) {
     throw EngineError.INVALID_ARGS(method, (err as Error).message)
   }
-}
-
-/** An uncaught QuickJS out-of-memory error. */
-function isOutOfMemoryError (outcome: string): boolean {
-  return outcome.includes('"message":"out of memory"') && outcome.includes('"name":"InternalError"')
-}
-
-function isOutOfMemoryFault (fault: unknown): boolean {
-  return fault === null || /out of memory|memory access out of bounds/i.test(String((fault as Error)?.message ?? fault))
 }

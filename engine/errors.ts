@@ -28,6 +28,10 @@ export class EngineError extends Error {
     return new EngineError('The engine is closed. Create a new one with createEngine().', 'ENGINE_CLOSED')
   }
 
+  static WORKER_DIED (why: string): EngineError {
+    return new EngineError(`The engine's worker thread died (${why}); its in-memory state is gone. Recreate the engine.`, 'WORKER_DIED')
+  }
+
   static INVALID_PATH (path: string, reason: string): EngineError {
     return new EngineError(`Invalid path ${JSON.stringify(path)}: ${reason}.`, 'INVALID_PATH')
   }

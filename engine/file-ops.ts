@@ -17,8 +17,29 @@ export class StorageFault {
   }
 }
 
-/** Performs one request. A StorageFault is thrown, not returned: the call cannot go on. */
+/** The arguments each operation takes, as the guest's prelude encodes them (and the bytes of a binary write). */
+const SHAPES: Record<string, (args: unknown[], data: Uint8Array | undefined) => boolean> = {
+  readFile: (a, d) => a.length === 2 && typeof a[0] === 'string' && typeof a[1] === 'string' && d === undefined,
+  writeFile: (a, d) => d === undefined
+    ? a.length === 3 && typeof a[0] === 'string' && typeof a[1] === 'string' && typeof a[2] === 'string'
+    : a.length === 2 && typeof a[0] === 'string' && a[1] === 'binary' && d instanceof Uint8Array,
+  stat: (a, d) => a.length === 1 && typeof a[0] === 'string' && d === undefined,
+  readdir: (a, d) => a.length === 2 && typeof a[0] === 'string' && typeof a[1] === 'boolean' && d === undefined,
+  mkdir: (a, d) => a.length === 1 && typeof a[0] === 'string' && d === undefined,
+  unlink: (a, d) => a.length === 1 && typeof a[0] === 'string' && d === undefined,
+  rmdir: (a, d) => a.length === 2 && typeof a[0] === 'string' && typeof a[1] === 'boolean' && d === undefined
+}
+
+/**
+ * Performs one request, after checking its shape: whatever the guest sends, a malformed request is a
+ * TypeError for the script. A StorageFault is thrown, not returned: the call cannot go on.
+ */
 export async function performRequest (fs: FileSystem, request: FileRequest): Promise<FileOutcome> {
+  const { name, args, data } = request
+  const shape = Object.hasOwn(SHAPES, name) ? SHAPES[name] : undefined
+  if (shape === undefined || !Array.isArray(args) || !shape(args, data)) {
+    return { ok: false, error: { name: 'TypeError', message: `System.files received a malformed ${typeof name === 'string' ? name : ''} request` } }
+  }
   try {
     return { ok: true, value: await perform(fs, request) }
   } catch (err) {

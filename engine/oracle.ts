@@ -8,6 +8,22 @@ import type { OracleOutcome } from './types.js'
 /** Recorded for an oracle whose fn was cut short by the deadline: a replay stops there too. */
 export const INTERRUPTED_OUTCOME = { error: { name: 'DeadlineExceededError', message: 'the deadline fired inside this oracle fn' } }
 
+const UNREADABLE_OUTCOME = { error: { name: 'TypeError', message: 'the outcome of the oracle fn could not be read' } }
+
+/** {value} or {error: {name, message}} with string name and message; null for anything else. */
+function readOutcome (json: string): OracleOutcome | null {
+  let o: unknown
+  try { o = JSON.parse(json) } catch { return null }
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) return null
+  const keys = Object.keys(o)
+  if (keys.length !== 1) return null
+  if (keys[0] === 'value') return o as OracleOutcome
+  const error = (o as { error?: unknown }).error
+  if (keys[0] !== 'error' || error === null || typeof error !== 'object') return null
+  const { name, message } = error as { name?: unknown, message?: unknown }
+  return typeof name === 'string' && typeof message === 'string' && Object.keys(error).length === 2 ? o as OracleOutcome : null
+}
+
 export class OracleTape {
   readonly recorded: OracleOutcome[] = []
   private readonly replaying: OracleOutcome[] | null
@@ -25,7 +41,7 @@ export class OracleTape {
   playback (): string | undefined {
     if (this.replaying === null) return undefined
     const outcome = this.replaying[this.next++]
-    if (outcome === undefined) {
+    if (this.next > this.replaying.length) {
       // Recorded too, so the replay's record shows how many oracles the script asked for.
       this.overrun = true
       const missing = { error: { name: 'ReplayDivergenceError', message: `the replay asked for oracle #${this.next - 1}, but the log recorded only ${this.replaying.length}` } }
@@ -33,11 +49,20 @@ export class OracleTape {
       return JSON.stringify(missing)
     }
     this.recorded.push(outcome)
-    return JSON.stringify(outcome)
+    // A recorded outcome of the wrong shape (a tampered log) reaches the guest as an error.
+    const json = JSON.stringify(outcome) ?? 'null'
+    return readOutcome(json) === null ? JSON.stringify(UNREADABLE_OUTCOME) : json
   }
 
-  record (json: string): void {
-    this.recorded.push(JSON.parse(json) as OracleOutcome)
+  /** Records a live outcome from the prelude's JSON; what it returns is what the guest is given. */
+  record (json: string): string {
+    const outcome = readOutcome(json)
+    if (outcome !== null) {
+      this.recorded.push(outcome)
+      return json
+    }
+    this.recorded.push(UNREADABLE_OUTCOME)
+    return JSON.stringify(UNREADABLE_OUTCOME)
   }
 
   /** Oracles recorded but not asked for by the replay. */
@@ -76,8 +101,7 @@ export function playOracle (tape: OracleTape, meter: Meter, runtime: ScriptRunti
     meter.stop('deadline', true)
     return '!interrupt'
   }
-  const json = ctx.getString(ran.value)
+  const json = ctx.typeof(ran.value) === 'string' ? ctx.getString(ran.value) : ''
   ran.value.dispose()
-  tape.record(json)
-  return json
+  return tape.record(json)
 }

@@ -6,6 +6,7 @@ import type { QuickJSContext, QuickJSHandle, QuickJSRuntime, QuickJSWASMModule }
 import { EngineError } from './errors.js'
 import type { Meter } from './meter.js'
 import { PRELUDE } from './prelude.js'
+import type { LoadOptions } from './protocol.js'
 import { capHeap, HeapWords, InterruptCounter, instantiateQuickJS, probeInterruptCounter } from './wasm.js'
 
 const require = createRequire(import.meta.url)
@@ -24,22 +25,13 @@ function heapCapFor (memoryLimit: number): number {
 }
 
 /** The prelude's entry points that the host calls. */
-const GUEST_ENTRIES = ['load', 'invoke', 'invokeName', 'step', 'requestData', 'settle', 'runOracle'] as const
+const GUEST_ENTRIES = ['load', 'invoke', 'invokeName', 'pending', 'adopt', 'encodeValue', 'encodeReason', 'step', 'requestData', 'settle', 'runOracle'] as const
 type GuestEntry = typeof GUEST_ENTRIES[number]
 
 /** What the guest's host bridge calls back into. */
 export interface Bridge {
   oracle (fn: QuickJSHandle): string
   log (level: 'log' | 'error', message: string): void
-}
-
-export interface RuntimeOptions {
-  source: string
-  filename: string
-  memoryLimit: number
-  gasLimit: number
-  timeoutMs: number
-  seeded: boolean
 }
 
 /**
@@ -51,11 +43,17 @@ interface ContextInternals {
     QTS_Call (ctx: number, fn: number, thisVal: number, argc: number, argv: number): number
     QTS_ResolveException (ctx: number, ptr: number): number
     QTS_FreeValuePointer (ctx: number, ptr: number): void
+    QTS_PromiseState (ctx: number, ptr: number): number
+    QTS_PromiseResult (ctx: number, ptr: number): number
   }
   module: { _malloc (bytes: number): number, _free (ptr: number): void }
   memory: { heapValueHandle (ptr: number): QuickJSHandle }
   ctx: { value: number }
 }
+
+/** JSPromiseStateEnum */
+const PROMISE_PENDING = 0
+const PROMISE_FULFILLED = 1
 
 type GuestResult = { value: QuickJSHandle, error?: undefined } | { error: QuickJSHandle }
 
@@ -73,15 +71,16 @@ export class ScriptRuntime {
     private readonly heap: HeapWords,
     readonly counter: InterruptCounter,
     private readonly api: Record<GuestEntry, QuickJSHandle>,
-    readonly methods: string[]
+    readonly methods: string[],
+    readonly source: string
   ) {
     this.internals = ctx as unknown as ContextInternals
     this.argv = this.internals.module._malloc(8)
   }
 
-  /** A fresh instance with the prelude installed and the script loaded (its top level run under gas). */
-  static async open (options: RuntimeOptions, meter: Meter, bridge: Bridge): Promise<ScriptRuntime> {
-    const { qjs, rt, ctx, factory } = await takePrepared()
+  /** Installs the prelude in a prepared instance and loads the script (its top level run under gas). */
+  static load (prepared: Prepared, source: string, options: LoadOptions, meter: Meter, bridge: Bridge): ScriptRuntime {
+    const { qjs, rt, ctx, factory } = prepared
     capHeap(qjs, heapCapFor(options.memoryLimit))
     rt.setMemoryLimit(options.memoryLimit)
     rt.setMaxStackSize(STACK_LIMIT)
@@ -96,8 +95,8 @@ export class ScriptRuntime {
       exported.dispose()
       meter.start(options.gasLimit, options.timeoutMs, undefined)
       counter.reset()
-      const methods = loadScript(ctx, api.load, options, meter)
-      return new ScriptRuntime(rt, ctx, heap, counter, api, methods)
+      const methods = loadScript(ctx, api.load, source, options.filename, meter)
+      return new ScriptRuntime(rt, ctx, heap, counter, api, methods, source)
     } catch (err) {
       for (const h of owned) if (h.alive) h.dispose()
       try { ctx.dispose(); rt.dispose() } catch {}
@@ -117,6 +116,34 @@ export class ScriptRuntime {
       this.lastCall = { text, handle: this.ctx.newString(text) }
     }
     return this.callGuest(byName ? this.api.invokeName : this.api.invoke, this.lastCall.handle)
+  }
+
+  /**
+   * After invoke() said 'async': the method's result. A native promise (told natively, so no script
+   * code answers for it) is returned, for settledOutcome() once the call's jobs are done; anything
+   * else the guest adopts as 'await' would, and step() gives its outcome. Undefined if interrupted.
+   */
+  takeResult (): { promise: QuickJSHandle | null } | undefined {
+    const got = this.callGuest(this.api.pending)
+    if (got.error) { got.error.dispose(); return undefined }
+    const { ffi, ctx } = this.internals
+    if (ffi.QTS_PromiseState(ctx.value, got.value.value as unknown as number) >= 0) return { promise: got.value }
+    const adopted = this.callGuest(this.api.adopt, got.value)
+    got.value.dispose()
+    if (adopted.error) { adopted.error.dispose(); return undefined }
+    adopted.value.dispose()
+    return { promise: null }
+  }
+
+  /** A native promise's outcome, encoded by the guest: 'undefined' while it is pending, null if interrupted. */
+  settledOutcome (promise: QuickJSHandle): number | string | null {
+    const { ffi, ctx, memory } = this.internals
+    const state = ffi.QTS_PromiseState(ctx.value, promise.value as unknown as number)
+    if (state === PROMISE_PENDING) return 'undefined'
+    const value = memory.heapValueHandle(ffi.QTS_PromiseResult(ctx.value, promise.value as unknown as number))
+    const encoded = this.callGuest(state === PROMISE_FULFILLED ? this.api.encodeValue : this.api.encodeReason, value)
+    value.dispose()
+    return this.readAndDispose(encoded)
   }
 
   /** The oldest unsettled file request ('R' + JSON), or the call's outcome so far; null if interrupted. */
@@ -190,9 +217,10 @@ export class ScriptRuntime {
 }
 
 /** An instance with a runtime, a context and the compiled prelude: everything that does not depend on the script. */
-interface Prepared { qjs: QuickJSWASMModule, rt: QuickJSRuntime, ctx: QuickJSContext, factory: QuickJSHandle }
+export interface Prepared { qjs: QuickJSWASMModule, rt: QuickJSRuntime, ctx: QuickJSContext, factory: QuickJSHandle }
 
-async function prepare (): Promise<Prepared> {
+/** Every engine's heap goes through these same steps, so where memory runs out does not depend on which one it is. */
+export async function prepare (): Promise<Prepared> {
   await probeInterruptCounter()
   const qjs = await instantiateQuickJS()
   const rt = qjs.newRuntime()
@@ -201,25 +229,11 @@ async function prepare (): Promise<Prepared> {
   return { qjs, rt, ctx, factory }
 }
 
-// One spare is prepared in the background after each engine is created, so the next createEngine()
-// (a restart, a rebuild after out-of-memory, a verifier) skips most of its cost. Every engine's heap
-// goes through the same steps, spare or not, so where memory runs out does not depend on it.
-let spare: Promise<Prepared> | null = null
-
-async function takePrepared (): Promise<Prepared> {
-  const taken = spare ?? prepare()
-  spare = null
-  let prepared: Prepared
-  try {
-    prepared = await taken
-  } catch {
-    prepared = await prepare()
-  }
-  if (spare === null) {
-    spare = prepare()
-    spare.catch(() => { spare = null })
-  }
-  return prepared
+/** Frees a prepared instance that was never loaded. */
+export function disposePrepared ({ rt, ctx, factory }: Prepared): void {
+  factory.dispose()
+  ctx.dispose()
+  rt.dispose()
 }
 
 function installPrelude (ctx: QuickJSContext, factory: QuickJSHandle, bridge: Bridge, seeded: boolean): QuickJSHandle {
@@ -234,7 +248,11 @@ function installPrelude (ctx: QuickJSContext, factory: QuickJSHandle, bridge: Br
     handle.dispose()
   }
   define('oracle', (fn) => ctx.newString(bridge.oracle(fn)))
-  define('log', (level, text) => { bridge.log(ctx.getString(level) === 'error' ? 'error' : 'log', ctx.getString(text)); return undefined })
+  define('log', (level, text) => {
+    // Only the prelude calls this, with strings; anything else is not read (reading could run guest code).
+    if (ctx.typeof(level) === 'string' && ctx.typeof(text) === 'string') bridge.log(ctx.getString(level) === 'error' ? 'error' : 'log', ctx.getString(text))
+    return undefined
+  })
   const api = ctx.unwrapResult(ctx.callFunction(factory, ctx.undefined, host, alea))
   factory.dispose()
   alea.dispose()
@@ -242,10 +260,9 @@ function installPrelude (ctx: QuickJSContext, factory: QuickJSHandle, bridge: Br
   return api
 }
 
-function loadScript (ctx: QuickJSContext, load: QuickJSHandle, options: RuntimeOptions, meter: Meter): string[] {
-  const { filename } = options
+function loadScript (ctx: QuickJSContext, load: QuickJSHandle, source: string, filename: string, meter: Meter): string[] {
   const stopped = () => (meter.stopped === 'gas' ? 'GasExhaustedError: the top level ran out of gas' : 'DeadlineExceededError: the top level ran past the deadline')
-  const compiled = ctx.evalCode(`${SCRIPT_HEAD}${options.source}\n})`, filename)
+  const compiled = ctx.evalCode(`${SCRIPT_HEAD}${source}\n})`, filename)
   if (compiled.error) {
     const info = dumpError(ctx, compiled.error, filename)
     compiled.error.dispose()
@@ -258,8 +275,9 @@ function loadScript (ctx: QuickJSContext, load: QuickJSHandle, options: RuntimeO
     loaded.error.dispose()
     throw EngineError.SCRIPT_LOAD_FAILED(filename, info)
   }
-  const methods = JSON.parse(ctx.getString(loaded.value)) as string[]
+  const methods = ctx.typeof(loaded.value) === 'string' ? methodList(ctx.getString(loaded.value)) : null
   loaded.value.dispose()
+  if (methods === null) throw EngineError.SCRIPT_LOAD_FAILED(filename, 'the list of its methods could not be read')
   // Promise jobs the top level queued settle now, inside the load's gas, not in the first call's.
   const jobs = ctx.runtime.executePendingJobs()
   if (jobs.error) {
@@ -268,6 +286,13 @@ function loadScript (ctx: QuickJSContext, load: QuickJSHandle, options: RuntimeO
     throw EngineError.SCRIPT_LOAD_FAILED(filename, info)
   }
   return methods
+}
+
+/** The method names from the prelude's JSON list, or null when it is not a list of strings. */
+function methodList (json: string): string[] | null {
+  let list: unknown
+  try { list = JSON.parse(json) } catch { return null }
+  return Array.isArray(list) && list.every((name) => typeof name === 'string') ? list as string[] : null
 }
 
 // The script runs as the body of this function, on its first line: columns on line 1 are shifted by its length.

@@ -13,16 +13,25 @@ const QUICKJS_VERSION: string = require('@jitl/quickjs-wasmfile-release-sync/pac
 
 export const ENGINE_NAME = 'nodevms-quickjs'
 /** Changes whenever replay behaviour could change: the QuickJS build and the engine's own rules. */
-export const ENGINE_VERSION = `1.0.0+quickjs-emscripten.${QUICKJS_VERSION}`
+export const ENGINE_VERSION = `1.1.0+quickjs-emscripten.${QUICKJS_VERSION}`
 
-let compiled: { module: WebAssembly.Module, sha256: string } | null = null
+/** The compiled QuickJS module and its sha256. */
+export interface CompiledWasm { module: WebAssembly.Module, sha256: string }
 
-function compile () {
+let compiled: CompiledWasm | null = null
+
+/** Compiles the QuickJS wasm, once per thread; engine workers are handed their caller's (adoptCompiled). */
+export function compile (): CompiledWasm {
   if (compiled === null) {
     const bytes = readFileSync(WASM_PATH)
     compiled = { module: new WebAssembly.Module(bytes), sha256: createHash('sha256').update(bytes).digest('hex') }
   }
   return compiled
+}
+
+/** Uses a module compiled by another thread of this process instead of compiling it again. */
+export function adoptCompiled (wasm: CompiledWasm): void {
+  compiled ??= wasm
 }
 
 /** sha256 (hex) of the QuickJS wasm that runs scripts; recorded in the log's init entry. */
@@ -159,6 +168,15 @@ export class InterruptCounter {
   get (): number { return this.heap.get(this.address) }
   set (value: number): void { this.heap.set(this.address, value) }
   reset (): void { this.set(INTERRUPT_COUNTER_INIT) }
+}
+
+/** The offset probeInterruptCounter() found, for other threads of this process (adoptCounterOffset). */
+export function interruptCounterOffset (): number | null {
+  return counterOffset
+}
+
+export function adoptCounterOffset (offset: number): void {
+  counterOffset ??= offset
 }
 
 /**

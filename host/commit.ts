@@ -7,6 +7,9 @@
 // the group's entries in one append to the call log. `atom.flush()` is one RocksDB write, so a call's
 // entry and its file changes become durable together, and only then does its caller hear the result.
 // Calls that execute while a flush runs form the next group.
+// Durable means on stable storage: after the write, the group waits for an fdatasync of RocksDB's write-ahead
+// log (wal-sync.ts) and then for the acknowledged record (acknowledged.ts) to name its new lengths; only then
+// are its callers answered. A write that fails is classified (disk full, damage, other) by the host store.
 // The atom and its sessions live as long as the host: after open(), every write to the log and the
 // drive goes through them (an atom's flush overwrites blocks appended beside it). Hyperdrive cannot
 // write through an atom, so the bee entries are written in Hyperdrive's own on-disk layout (below).
@@ -27,6 +30,21 @@ import { HostError } from './errors.js'
 import type { PendingFiles } from './pending-files.js'
 import { writeCounterSnapshot } from './counter-snapshot.js'
 import { StateRoot } from './state-root.js'
+import type { Acknowledged, AcknowledgedWriter } from './acknowledged.js'
+import type { WalSync } from './wal-sync.js'
+
+/** How the committer makes a group durable, and names a failure. */
+export interface Durability {
+  /** fdatasync of RocksDB's write-ahead log after each write; null leaves it to the kernel (bench baseline only). */
+  wal: WalSync | null
+  /** The acknowledged record, written after the sync and before any reply. */
+  acknowledged: AcknowledgedWriter
+  /** The HostError that says what a failed write means (DISK_FULL, STORE_DAMAGED, STORE_FAILED). */
+  problem (err: unknown): Error
+}
+
+/** What is durable: what the host may report (handshake) and what replies were sent for. */
+export interface DurableState { logLength: number, filesVersion: number }
 
 /** One executed call waiting for its group: its entry, net changes, and their content hashes. */
 interface Waiting {
@@ -53,7 +71,7 @@ interface Atom { flush (): Promise<void> }
 interface UserData { setUserData (key: string, value: Buffer): Promise<void>, getUserData (key: string): Promise<Buffer | null> }
 interface BlobId { blockOffset: number, blockLength: number, byteOffset: number, byteLength: number }
 
-interface Writers { atom: Atom, log: CallLog, logCore: Hypercore, blobs: Hypercore, beeCore: Hypercore, bee: Bee }
+interface Writers { atom: Atom, log: CallLog, logCore: Hypercore, blobs: Hypercore, beeCore: Hypercore, bee: Bee, blobsCore: Hypercore }
 
 export class GroupCommitter {
   private waiting: Waiting[] = []
@@ -64,12 +82,17 @@ export class GroupCommitter {
   readonly groupSizes: number[] = []
   /** The last logged counter per signing key: the snapshot kept in user data. */
   private readonly counters = new Map<string, number>()
+  /** The log length and files version as of the last durable write. */
+  durable: DurableState
 
   constructor (
     private readonly log: CallLog,
     private readonly drive: Hyperdrive,
-    private readonly pending: PendingFiles
-  ) {}
+    private readonly pending: PendingFiles,
+    private readonly durability: Durability
+  ) {
+    this.durable = { logLength: log.length, filesVersion: drive.version }
+  }
 
   /**
    * Opens the atom and the atomic sessions (log, drive index, blobs) that every later write goes through.
@@ -87,10 +110,23 @@ export class GroupCommitter {
       log: new CallLog(logCore),
       logCore,
       blobs: blobs.core.session({ atom }),
+      blobsCore: blobs.core,
       beeCore,
       bee: new Bee(beeCore, { keyEncoding: 'binary', valueEncoding: 'json', metadata: this.drive.db.metadata, extension: false })
     }
     await Promise.all([logCore.ready(), this.writers.blobs.ready(), this.writers.bee.ready()])
+  }
+
+  /**
+   * The lengths and tree hashes of the three cores as flushed, for the acknowledged record. Read from the
+   * cores' default sessions: an atomic session's treeHash() can wait forever once the core was truncated
+   * beside it.
+   */
+  async acknowledgedState (): Promise<Acknowledged> {
+    const w = this.writable()
+    const hashed = async (core: Hypercore) => ({ length: core.length, treeHash: (await core.treeHash()).toString('hex') })
+    const [log, files, blobs] = await Promise.all([hashed(this.log.core), hashed(this.drive.core), hashed(w.blobsCore)])
+    return { logKey: this.log.key, log, files, blobs }
   }
 
   /** Waits for the last flush, then closes the atomic sessions (what is staged but unflushed is dropped). */
@@ -99,6 +135,8 @@ export class GroupCommitter {
     const w = this.writers
     this.writers = null
     if (w !== null) await Promise.all([w.bee.close(), w.blobs.close(), w.logCore.close()].map((p) => p.catch(() => {})))
+    await this.durability.wal?.close().catch(() => {})
+    await this.durability.acknowledged.close().catch(() => {})
   }
 
   /** Resolves once the entry and its file changes are durable (one atom with the rest of its group). */
@@ -127,6 +165,7 @@ export class GroupCommitter {
     await w.log.append([entry])
     await (w.logCore as unknown as UserData).setUserData(LIFECYCLE_KEY, uint32(index))
     await w.atom.flush()
+    await this.makeDurable()
   }
 
   get failed (): Error | null { return this.failure }
@@ -155,13 +194,27 @@ export class GroupCommitter {
     try {
       await this.writeGroup(group)
       this.pending.shift(group.map((w) => w.changes))
+      await this.makeDurable()
     } catch (err) {
-      // Memory (and the atom) are ahead of storage now: refuse everything until a restart starts again from the log.
-      this.failure = HostError.COMMIT_FAILED(err)
+      // Memory (and the atom) are ahead of storage now: refuse everything until the host reopens the store
+      // and starts again from the log (the host does that itself once a full disk has room again).
+      this.failure = this.durability.problem(err)
       for (const w of [...group, ...this.waiting.splice(0)]) w.reject(this.failure)
+      this.onFailure?.(this.failure)
       return
     }
     for (const w of group) w.resolve()
+  }
+
+  /** Called once, with the error, when a write fails and the committer stops. */
+  onFailure: ((err: Error) => void) | null = null
+
+  /** The sync, then the acknowledged record: after this, what was written is what the host may acknowledge. */
+  private async makeDurable (): Promise<void> {
+    await this.durability.wal?.sync()
+    const state = await this.acknowledgedState()
+    await this.durability.acknowledged.write(state)
+    this.durable = { logLength: state.log.length, filesVersion: Math.max(1, state.files.length) }
   }
 
   /** Stages a group's blobs, per-call bee batches and entries in the atom, then writes it at once. */

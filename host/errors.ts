@@ -41,6 +41,37 @@ export class HostError extends Error {
     return new HostError(`Cannot use ${dir} as the host directory: ${String((cause as Error)?.message ?? cause)}. Check its permissions, or choose another --dir.`, 'DIR_UNUSABLE', { cause })
   }
 
+  // ---- the store on disk (host/host-store.ts, host/acknowledged.ts, host/commit.ts) ----
+
+  /** Damage found in the store: part names it ('the write-ahead log'), files are relative to dir. */
+  static STORE_DAMAGED (dir: string, damage: { part: string, files: string[], detail: string }, cause?: unknown): HostError {
+    const files = damage.files.length > 0 ? ` (${damage.files.join(', ')})` : ''
+    return storeRefusal(`The store in ${dir} is damaged: ${damage.part}${files} cannot be read: ${damage.detail}.`, damage, cause)
+  }
+
+  /** The store holds less than the acknowledged record says the host acknowledged. */
+  static STORE_BEHIND (dir: string, detail: string, logs: string[]): HostError {
+    const part = 'the write-ahead log'
+    return storeRefusal(`The store in ${dir} holds less than its host acknowledged: ${detail}. RocksDB dropped acknowledged writes: ` +
+      `its write-ahead log${logs.length > 0 ? ` (${logs.join(', ')})` : ''} was truncated, damaged or removed, or the store is an older copy than its ACKNOWLEDGED record.`, { part, files: logs }, undefined)
+  }
+
+  static STORE_FAILED (dir: string, cause: unknown): HostError {
+    return new HostError(`The store in ${dir} failed: ${String((cause as Error)?.message ?? cause)}. The host stopped taking calls; ` +
+      'restart it to continue from the log.', 'STORE_FAILED', { cause })
+  }
+
+  static DISK_FULL (dir: string, freeBytes: number, cause?: unknown): HostError {
+    const free = Number.isFinite(freeBytes) ? ` (${Math.floor(freeBytes / 1024)} KiB free)` : ''
+    return new HostError(`The disk holding ${dir} is full${free}: free some space there. Nothing acknowledged was lost.`, 'DISK_FULL', { cause })
+  }
+
+  static DIR_COPIED (dir: string, cause?: unknown): HostError {
+    return new HostError(`${dir} is a copy of a host directory, or was restored or moved to another disk (its CORESTORE file says so). ` +
+      'A host never writes to a copy: two hosts writing copies of one log would fork it. Verify the copy with nodevms verify --dir, ' +
+      'or run exec on the original directory.', 'DIR_COPIED', { cause })
+  }
+
   static DIR_NOT_NODEVMS (dir: string): HostError {
     return new HostError(`${dir} is not empty and holds no nodevms corestore. Refusing to write into it: choose an empty or new --dir.`, 'DIR_NOT_NODEVMS')
   }
@@ -53,10 +84,6 @@ export class HostError extends Error {
     return new HostError(`${filename} differs from the script in the call log at ${dir}, and --new refuses upgrades. Drop --new to log an upgrade, or choose another --dir.`, 'SCRIPT_CHANGED')
   }
 
-  static COMMIT_FAILED (cause: unknown): HostError {
-    return new HostError(`Writing the call log or the files archive failed: ${String((cause as Error)?.message ?? cause)}. The host stopped taking calls; restart it to recover from the log.`, 'COMMIT_FAILED', { cause })
-  }
-
   static NOT_A_NODEVMS_LOG (key: string, index: number, found: string, cause?: unknown): HostError {
     return new HostError(`Block ${index} of core ${key} is ${found}: this key is not a nodevms call log. Check the dat:// key you gave for the call log.`, 'NOT_A_NODEVMS_LOG', { cause })
   }
@@ -67,6 +94,13 @@ export class HostError extends Error {
 
   static FILES_VERSION_MISMATCH (expected: number, actual: number): HostError {
     return new HostError(`The files archive reached version ${actual} where the call log predicted ${expected}. Something else wrote to the archive; stop the host and run nodevms verify --dir.`, 'FILES_VERSION_MISMATCH')
+  }
+
+  /** A script that exports names no script may (client/method-names.ts): refused at load, before anything is logged. */
+  static RESERVED_METHODS (filename: string, names: ReadonlyArray<{ name: string, reason: string }>): HostError {
+    const each = names.map(({ name, reason }) => `${JSON.stringify(name)}: ${reason}`).join('; ')
+    return new HostError(`${filename} exports ${names.length === 1 ? 'a method name' : 'method names'} no script may export (${each}). ` +
+      'Rename the export; nothing was logged.', 'RESERVED_METHODS')
   }
 
   static HOST_NOT_READY (): HostError {
@@ -90,6 +124,14 @@ export class HostError extends Error {
   static ANONYMOUS_REFUSED (method: string): HostError {
     return refusal(`Refused an unsigned call to ${method}(): this host runs with --no-anonymous and takes only signed calls. ` +
       'Connect with an identity (connect(url, { identity }), or --identity FILE; see nodevms id).', 'ANONYMOUS_REFUSED')
+  }
+
+  // ---- the network (host/rpc) ----
+
+  /** An --allow-origin value that is not a list of origins. */
+  static BAD_ORIGIN (value: string, why: string): HostError {
+    return new HostError(`Cannot use ${JSON.stringify(value)} as --allow-origin: ${why}. Give comma-separated origins ` +
+      '(scheme://host[:port], the port may be *), e.g. https://app.example.com,http://localhost:*, or * alone for any page.', 'BAD_ORIGIN')
   }
 
   // ---- the Dat network (host/swarm) ----
@@ -140,5 +182,13 @@ function refusal (message: string, code: keyof typeof AUTH_RPC_CODES, data?: unk
   const err = new HostError(message, code)
   err.rpcCode = AUTH_RPC_CODES[code]
   if (data !== undefined) err.data = data
+  return err
+}
+
+/** A refusal to use a damaged store, with what to do about it. */
+function storeRefusal (what: string, damage: { part: string, files: string[] }, cause: unknown): HostError {
+  const err = new HostError(`${what} nodevms refuses to use it, so that no acknowledged call is lost or signed again. ` +
+    'Keep the directory as it is, and restore it from a backup, or verify the log from a mirror (nodevms verify dat://<call log key>).', 'STORE_DAMAGED', { cause })
+  err.data = { part: damage.part, files: damage.files }
   return err
 }

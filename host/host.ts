@@ -2,12 +2,18 @@
 // Hyperdrive), one engine running the script, and the script-wide lock in front of it.
 // call → engine → CallRecord → CallEntry (+ changes, files version, state root) → group commit.
 import { mkdirSync, readdirSync, accessSync, constants as fsConstants } from 'node:fs'
-import Corestore from 'corestore'
+import type Corestore from 'corestore'
 import Hyperdrive from 'hyperdrive'
+import { reservedMethodReason } from '../client/wire.js'
 import { createEngine, DEFAULT_LIMITS, ENGINE_NAME, ENGINE_VERSION, EngineError, wasmSha256 } from '../engine/index.js'
 import type { Engine, Files, LogFn } from '../engine/index.js'
 import { CallLog, encodeChanges, sha256Hex, type CallAuth, type CallEntry, type EngineInfo, type Limits, type LogEntry, type Mode } from './call-log.js'
+import { AcknowledgedWriter, checkAcknowledged, ACKNOWLEDGED_FILE } from './acknowledged.js'
 import { GroupCommitter, readTail, recover, type LogTail } from './commit.js'
+import { DiskFullWatch, freeBytes } from './disk-full.js'
+import { HostStore } from './host-store.js'
+import { StoreAudit } from './store-audit.js'
+import { WalSync } from './wal-sync.js'
 import { readLastCounters } from './counter-snapshot.js'
 import { DriveFiles, FilesTransaction, predictVersion } from './drive-files.js'
 import { HostError } from './errors.js'
@@ -35,6 +41,17 @@ export interface HostOptions {
   log?: LogFn
   /** Host diagnostics (recovery, warnings). Default: stderr. */
   warn?: (message: string) => void
+  /**
+   * Called when the host stops taking calls for good (its store is damaged or failed): exec exits on it.
+   * A full disk is not such a failure: the host refuses calls and reopens the store once there is room.
+   */
+  onFailure?: (err: Error) => void
+  /** Called after the host reopened its store (a full disk had room again): `store` is a new Corestore. */
+  onReopen?: () => Promise<void>
+  /** fdatasync each group before its replies (default true). Off only for the bench's unsynced baseline. */
+  syncWrites?: boolean
+  /** Read the whole store in the background after start-up, to find damage start-up does not read (default true). */
+  audit?: boolean
   /** Told of each call once its entry is durable: its index in the log, and its time from arrival (queue included). */
   onCall?: (call: LoggedCall) => void
 }
@@ -66,7 +83,12 @@ export class Host {
   log!: CallLog
   report: OpenReport = { created: false, upgraded: false, recovered: 0, warnings: [] }
   private engine!: Engine
+  private hostStore!: HostStore
   private committer!: GroupCommitter
+  private audit: StoreAudit | null = null
+  // Set while the host cannot take calls (a full disk until the store reopens, or a failed store).
+  private unavailable: Error | null = null
+  private readonly diskFull: DiskFullWatch
   private pending!: PendingFiles
   private readonly callFiles = new CallFiles(null as unknown as Files)
   private root!: StateRoot
@@ -90,6 +112,7 @@ export class Host {
       timeoutMs: options.timeoutMs ?? DEFAULT_LIMITS.timeoutMs
     }
     this.mode = options.seeded === true ? 'seeded' : 'deterministic'
+    this.diskFull = new DiskFullWatch(options.dir, () => this.reopen())
   }
 
   get callLogKey (): string { return this.log.key }
@@ -100,11 +123,7 @@ export class Host {
   get groupSizes (): readonly number[] { return this.committer?.groupSizes ?? [] }
 
   ready (): Promise<void> {
-    this.opening ??= this.open().catch(async (err) => {
-      await this.engine?.close().catch(() => {})
-      await this.closeStorage()
-      throw err
-    })
+    this.opening ??= this.openSafely().then(() => this.startAudit())
     return this.opening
   }
 
@@ -117,7 +136,7 @@ export class Host {
   async call (method: string, args: unknown[] = [], context: CallContext = {}): Promise<CallOutcome> {
     if (this.closing !== null) throw HostError.HOST_CLOSING()
     if (!this.opened) throw HostError.HOST_NOT_READY()
-    if (this.committer.failed) throw this.committer.failed
+    if (this.unavailable !== null) throw this.unavailable
     if (!this.engine.methods.includes(method)) throw EngineError.METHOD_NOT_FOUND(method, this.engine.methods)
     const limit = this.options.queueLimit ?? DEFAULT_QUEUE_LIMIT
     if (this.queued > limit) throw HostError.QUEUE_FULL(limit) // queued counts the running call too
@@ -148,8 +167,9 @@ export class Host {
       methods: this.methods,
       callLogUrl: `dat://${this.callLogKey}`,
       filesArchiveUrl: `dat://${this.filesKey}`,
-      callLogLength: this.log.length,
-      filesVersion: this.filesVersion,
+      // What is durable, never what is only executed or written (a failed write would leave those ahead).
+      callLogLength: this.committer.durable.logLength,
+      filesVersion: this.committer.durable.filesVersion,
       mode: this.mode,
       engine: { name: ENGINE_NAME, version: ENGINE_VERSION }
     }
@@ -175,15 +195,29 @@ export class Host {
     return { entry, durable: this.committer.submit(entry, changes, hashes), index: this.nextIndex++ }
   }
 
+  /** open(), closing whatever it opened when it fails. */
+  private async openSafely (): Promise<void> {
+    try {
+      await this.open()
+    } catch (err) {
+      await this.engine?.close().catch(() => {})
+      await this.closeStorage()
+      throw err
+    }
+  }
+
   private async open (): Promise<void> {
     this.prepareDir()
-    this.store = new Corestore(this.dir)
+    this.hostStore = await HostStore.open(this.dir)
+    this.store = this.hostStore.store
     try {
-      await this.store.ready()
+      await this.openCores()
     } catch (err) {
-      if (/lock/i.test(String((err as Error)?.message))) throw HostError.DIR_LOCKED(this.dir, err)
-      throw HostError.DIR_UNUSABLE(this.dir, err)
+      throw this.hostStore.explain(err)
     }
+  }
+
+  private async openCores (): Promise<void> {
     this.log = new CallLog(this.store.get({ name: LOG_CORE_NAME }))
     await this.log.core.ready()
     this.drive = new Hyperdrive(this.store.session())
@@ -191,16 +225,21 @@ export class Host {
     const driveFiles = new DriveFiles(this.drive)
     this.pending = new PendingFiles(driveFiles)
     this.callFiles.current = this.pending
-    this.committer = new GroupCommitter(this.log, this.drive, this.pending)
 
     // A drive with blocks but no log is another tool's: this host writes the init entry before any file.
     if (this.log.length === 0 && this.drive.core.length > 0) throw HostError.DIR_NOT_NODEVMS(this.dir)
+    await this.checkAcknowledged()
+    const wal = this.options.syncWrites === false ? null : new WalSync(this.hostStore.rocks, this.hostStore.dbDir)
+    const acknowledged = await AcknowledgedWriter.open(this.dir)
+    this.committer = new GroupCommitter(this.log, this.drive, this.pending, { wal, acknowledged, problem: (err) => this.hostStore.problem(err) })
+    this.committer.onFailure = (err) => this.failed(err)
     const tail = this.log.length === 0 ? null : await this.recoverFromLog()
     const counters = await readLastCounters(this.log)
     this.filesVersion = this.drive.version
     this.root = await driveFiles.stateRoot()
     if (tail !== null) this.checkFilesAgainst(tail.last)
-    // The engine loads before anything is appended, so a script that does not load leaves the log as it was.
+    // The engine loads before anything is appended, so a script that does not load (or exports a reserved
+    // name) leaves the log as it was.
     this.engine = await createEngine(this.options.source, {
       filename: this.options.filename,
       files: this.callFiles,
@@ -210,11 +249,68 @@ export class Host {
       timeoutMs: this.limits.timeoutMs,
       log: this.options.log
     })
+    const reserved = this.engine.methods.flatMap((name) => { const reason = reservedMethodReason(name); return reason === null ? [] : [{ name, reason }] })
+    if (reserved.length > 0) throw HostError.RESERVED_METHODS(this.options.filename, reserved)
     const lifecycle = this.lifecycleEntry(tail?.lifecycle ?? null)
     this.committer.seedCounters(counters)
     await this.committer.open()
     await this.committer.appendLifecycle(lifecycle)
     this.nextIndex = this.log.length
+  }
+
+  /** Refuses a store that holds less than the host acknowledged (acknowledged.ts says what that guards against). */
+  private async checkAcknowledged (): Promise<void> {
+    const checked = await checkAcknowledged(this.dir, this.log.core, this.drive)
+    if (!checked && this.log.length > 0) this.warn(`${this.dir} has no ${ACKNOWLEDGED_FILE} record (it was written by an older nodevms): starting one now.`)
+  }
+
+  /** The committer stopped: a full disk waits for room and reopens; anything else stops the host. */
+  private failed (err: Error): void {
+    this.unavailable = err
+    if ((err as HostError).code === 'DISK_FULL') {
+      this.warn(`${err.message} Calls are refused until there is room; the host checks every ${DiskFullWatch.INTERVAL_MS / 1000} s.`)
+      this.diskFull.start()
+      return
+    }
+    this.warn(err.message)
+    this.options.onFailure?.(err)
+  }
+
+  /**
+   * After a full disk: closes the store and the engine and opens them again from the log, as a restart
+   * would (and logs a restart entry). Runs on the call chain, so no call executes meanwhile. Resolves
+   * true when the host serves again.
+   */
+  private async reopen (): Promise<boolean> {
+    const done = this.chain.then(async () => {
+      if (this.closing !== null) return true
+      await this.closeSession()
+      try {
+        await this.openSafely()
+      } catch (err) {
+        this.unavailable = err as Error
+        if ((err as HostError).code === 'DISK_FULL') return false
+        this.warn((err as Error).message)
+        this.options.onFailure?.(err as Error)
+        return true
+      }
+      this.unavailable = null
+      this.warn(`The disk has room again: reopened ${this.dir} from its log (a restart entry records it) and serving again.`)
+      await this.options.onReopen?.().catch((err) => this.warn(`After reopening: ${(err as Error).message}`))
+      return true
+    })
+    this.chain = done.catch(() => {})
+    return await done
+  }
+
+  private startAudit (): void {
+    if (this.options.audit === false) return
+    const audit = new StoreAudit(this.hostStore)
+    this.audit = audit
+    audit.run().catch((err) => {
+      if (this.audit !== audit || this.closing !== null) return
+      this.failed(err as Error)
+    })
   }
 
   private async recoverFromLog (): Promise<LogTail> {
@@ -258,6 +354,7 @@ export class Host {
       mkdirSync(this.dir, { recursive: true })
       accessSync(this.dir, fsConstants.W_OK)
     } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOSPC') throw HostError.DISK_FULL(this.dir, freeBytes(this.dir), err)
       throw HostError.DIR_UNUSABLE(this.dir, err)
     }
     const names = readdirSync(this.dir)
@@ -271,10 +368,17 @@ export class Host {
   }
 
   private async shutdown (): Promise<void> {
+    this.diskFull.stop()
     await this.opening?.catch(() => {})
     await this.chain
+    await this.closeSession()
+  }
+
+  private async closeSession (): Promise<void> {
+    this.audit?.stop()
+    this.audit = null
     await this.committer?.idle()
-    await this.engine?.close()
+    await this.engine?.close().catch(() => {})
     await this.closeStorage()
   }
 
@@ -282,6 +386,6 @@ export class Host {
     await this.committer?.close()
     await this.drive?.close().catch(() => {})
     await this.log?.core.close().catch(() => {})
-    await this.store?.close().catch(() => {})
+    await this.hostStore?.close()
   }
 }

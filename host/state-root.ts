@@ -48,7 +48,8 @@ interface Leaf { pathBytes: Buffer, leaf: Buffer }
 export class StateRoot {
   // Per bucket, the leaves sorted by UTF-8 path bytes, so an edit is a binary search and a splice.
   private readonly buckets: Leaf[][] = Array.from({ length: BUCKETS }, () => [])
-  private readonly digests: Buffer[] = Array.from({ length: BUCKETS }, () => EMPTY_DIGEST)
+  // PREFIX || bucketDigest[0] || … || bucketDigest[255], kept as one buffer so the root is one hash call.
+  private readonly digests: Buffer = Buffer.concat([PREFIX, ...Array.from({ length: BUCKETS }, () => EMPTY_DIGEST)])
   private readonly dirty = new Set<number>()
   private cached: string | null = null
   private count = 0
@@ -95,12 +96,10 @@ export class StateRoot {
     for (const b of this.dirty) {
       const h = createHash('sha256')
       for (const { leaf } of this.buckets[b]) h.update(leaf)
-      this.digests[b] = h.digest()
+      h.digest().copy(this.digests, PREFIX.length + 32 * b)
     }
     this.dirty.clear()
-    const h = createHash('sha256').update(PREFIX)
-    for (const d of this.digests) h.update(d)
-    this.cached = h.digest('hex')
+    this.cached = createHash('sha256').update(this.digests).digest('hex')
     return this.cached
   }
 

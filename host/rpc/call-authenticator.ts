@@ -1,7 +1,7 @@
 // Admitting signed calls (CONTRACT §5): a client signs each call with its ed25519 key (client/call-signature.ts);
 // the host checks the signature and the per-key counter before the call is queued, so a refused call is
 // never run and never logged.
-import type { SignedAuth } from '../../client/wire.js'
+import { describeHex, type SignedAuth } from '../../client/wire.js'
 import { HostError, readLastCounters, signatureCovers, type CallAuth, type CallLog } from '../index.js'
 
 /** Who the host runs a call as, and what its log entry records about that. */
@@ -9,13 +9,6 @@ export interface Admitted { caller: string | null, auth?: CallAuth }
 
 const HEX64 = /^[0-9a-f]{64}$/
 const HEX128 = /^[0-9a-f]{128}$/
-
-function describeHex (value: unknown, chars: number, what: string): string | null {
-  if (typeof value !== 'string') return `"${what}" must be a string of ${chars} hex characters, not ${value === null ? 'null' : typeof value}`
-  if (!/^[0-9a-f]*$/.test(value)) return `"${what}" must be lowercase hex (0-9, a-f), got ${JSON.stringify(value.slice(0, 140))}`
-  if (value.length !== chars) return `"${what}" must be ${chars} hex characters (${chars / 2} bytes), got ${value.length}`
-  return null
-}
 
 /** Checks the shape of a request's "auth" member strictly; anything else is a BAD_SIGNATURE (-32001). */
 export function parseAuth (raw: unknown): SignedAuth {

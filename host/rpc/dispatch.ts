@@ -22,10 +22,16 @@ export interface Service {
 /** What the dispatcher knows of a connection: who it speaks for, and how many of its calls await a reply. */
 export interface Caller { caller: string | null, inFlight: number }
 
-/** Known HostError codes and the JSON-RPC error each becomes. A HostError with `rpcCode` maps itself. */
-const HOST_ERROR_RPC: Record<string, { code: number, message: string }> = {
+/**
+ * Known HostError codes and the JSON-RPC error each becomes; `data` is the error's message unless given here
+ * (the storage errors name host paths, which stay on the host). A HostError with `rpcCode` maps itself.
+ */
+const HOST_ERROR_RPC: Record<string, { code: number, message: string, data?: string }> = {
   QUEUE_FULL: { code: RPC_CODES.QUEUE_FULL, message: 'queue full, try again' },
-  HOST_CLOSING: { code: RPC_CODES.HOST_CLOSING, message: 'host is shutting down, try again later' }
+  HOST_CLOSING: { code: RPC_CODES.HOST_CLOSING, message: 'host is shutting down, try again later' },
+  DISK_FULL: { code: RPC_CODES.DISK_FULL, message: 'disk full', data: 'the host\'s disk is full, so this call was not acknowledged; the host refuses calls until it has room again. Try again later.' },
+  STORE_DAMAGED: { code: RPC_CODES.STORE_FAILED, message: 'store failed', data: 'the host\'s store is damaged, so this call was not acknowledged, and the host stopped taking calls. Its operator has the details.' },
+  STORE_FAILED: { code: RPC_CODES.STORE_FAILED, message: 'store failed', data: 'the host\'s store failed, so this call was not acknowledged, and the host stopped taking calls. Its operator has the details.' }
 }
 
 export class Dispatcher {
@@ -92,7 +98,7 @@ export class Dispatcher {
     if (err instanceof HostError) {
       if (typeof err.rpcCode === 'number') return errorResponse(id, err.rpcCode, err.message, err.data)
       const known = HOST_ERROR_RPC[err.code]
-      if (known) return errorResponse(id, known.code, known.message, err.message)
+      if (known) return errorResponse(id, known.code, known.message, known.data ?? err.message)
     }
     this.onError(err) // details stay on the host; the client gets a clean message
     return errorResponse(id, RPC_CODES.INTERNAL_ERROR, 'Internal error', 'the host failed to run this call; its log has the details')

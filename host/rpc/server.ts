@@ -1,6 +1,7 @@
 // JSON-RPC 2.0 over WebSocket (CONTRACT §5), plus read-only Hypercore replication on the same port.
 //   ws://host:port/            JSON-RPC; with --debug, /?user=NAME or `Authorization: Basic` names the caller
 //   ws://host:port/replicate   Hypercore replication of the call log and files archive (binary frames)
+// Both upgrades pass the origin policy first: a page whose origin is not allowed gets 403.
 // The server never serializes connections: fairness and the script-wide lock come from the service's FIFO queue.
 import { createServer, type IncomingMessage, type Server as HttpServer } from 'node:http'
 import type { Socket } from 'node:net'
@@ -8,13 +9,16 @@ import type { Duplex } from 'node:stream'
 import { WebSocket, WebSocketServer, createWebSocketStream, type RawData } from 'ws'
 import { REPLICATION_PATH } from '../../client/wire.js'
 import { HostError } from '../index.js'
+import { claimedUser, keyShapedNameRefusal } from './debug-user.js'
 import { Dispatcher, type Caller, type Service } from './dispatch.js'
+import { OriginPolicy } from './origin-policy.js'
 
 export interface RpcServerOptions {
   service: Service
   host?: string                 // default 127.0.0.1; 'localhost' listens on 127.0.0.1 (CONTRACT §4)
   port?: number                 // default 5555; 0 picks a free port
   debug?: boolean               // allow ?user= / Basic auth to name the caller
+  origins?: OriginPolicy        // pages that may open a WebSocket (default: any, or local pages only under debug)
   maxPayload?: number           // largest JSON-RPC message, bytes (default 1 MiB); bigger closes with 1009
   replicationMaxPayload?: number // largest replication frame (default 64 MiB)
   heartbeatMs?: number          // ping interval; a socket silent for two intervals is terminated (default 30 s)
@@ -29,6 +33,7 @@ interface RpcPeer extends Peer, Caller {}
 export class RpcServer {
   readonly service: Service
   readonly debug: boolean
+  readonly origins: OriginPolicy
   private readonly host: string
   private readonly requestedPort: number
   private readonly maxBufferedBytes: number
@@ -47,6 +52,7 @@ export class RpcServer {
   constructor (opts: RpcServerOptions) {
     this.service = opts.service
     this.debug = opts.debug ?? false
+    this.origins = opts.origins ?? (this.debug ? OriginPolicy.localPages() : OriginPolicy.anyOrigin())
     this.host = !opts.host || opts.host === 'localhost' ? '127.0.0.1' : opts.host
     this.requestedPort = opts.port ?? 5555
     this.maxBufferedBytes = opts.maxBufferedBytes ?? 8 * 1024 * 1024
@@ -116,6 +122,8 @@ export class RpcServer {
   private onUpgrade (req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => {}) // a reset during the upgrade is the client's business
     if (this.closing) return refuse(socket, 503, 'This nodevms host is shutting down.')
+    const origin = req.headers.origin
+    if (!this.origins.allows(origin)) return refuse(socket, 403, this.origins.refusal(origin!))
     const url = new URL(req.url ?? '/', 'ws://host')
     const replicate = url.pathname === REPLICATION_PATH && typeof this.service.replicate === 'function'
     if (url.pathname !== '/' && !replicate) {
@@ -126,6 +134,8 @@ export class RpcServer {
       return refuse(socket, 401, `This host does not accept debug user names (user ${JSON.stringify(caller)}): ` +
         'they work only when the host runs `nodevms exec --debug`. In production, sign calls with an ed25519 identity instead.')
     }
+    const keyShaped = caller === null ? null : keyShapedNameRefusal(caller)
+    if (keyShaped !== null) return refuse(socket, 400, keyShaped)
     const wss = replicate ? this.replicationWss : this.rpcWss
     wss.handleUpgrade(req, socket, head, (ws) => {
       if (this.closing) return ws.terminate()
@@ -187,20 +197,8 @@ export class RpcServer {
   }
 }
 
-/** The debug user name a connection claims, by ?user= or `Authorization: Basic base64(NAME:anything)`. */
-function claimedUser (req: IncomingMessage, url: URL): string | null {
-  const fromQuery = url.searchParams.get('user')
-  if (fromQuery) return fromQuery
-  const header = req.headers.authorization
-  const match = header ? /^Basic\s+(\S+)\s*$/i.exec(header) : null
-  if (!match) return null
-  const decoded = Buffer.from(match[1], 'base64').toString('utf8')
-  const name = decoded.split(':')[0]
-  return name || null
-}
-
 function refuse (socket: Duplex, status: number, message: string): void {
-  const reason = { 401: 'Unauthorized', 404: 'Not Found', 503: 'Service Unavailable' }[status] ?? 'Error'
+  const reason = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 503: 'Service Unavailable' }[status] ?? 'Error'
   const body = message + '\n'
   socket.write(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain; charset=utf-8\r\n` +
     `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)

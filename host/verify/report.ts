@@ -1,6 +1,7 @@
 // What a verification reports: the verdict, the first divergence, and the wording of each finding.
 import type { LogEntry } from '../index.js'
 import type { FilePreview, FilesDifference } from './differences.js'
+import type { UnsignedCallersReport } from './unsigned-callers.js'
 
 /** The first difference between the log and its replay (or the archive). */
 export interface VerifyDivergence {
@@ -34,6 +35,8 @@ export interface VerifyReport {
   filesKey: string
   ms: number
   divergence?: VerifyDivergence
+  /** Calls whose caller is the host's word (debug names, no signature), by name with their first indexes. */
+  unsignedCallers: UnsignedCallersReport
   warnings: string[]
 }
 

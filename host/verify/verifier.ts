@@ -109,7 +109,8 @@ export class LogVerifier {
   /** The report at the current point; `divergence` (an archive verdict, say) makes it a failure. */
   report (divergence: VerifyDivergence | null = this.diverged): VerifyReport {
     const warnings = [...this.warnings]
-    if (this.auth.unsigned > 0) warnings.push(`${this.auth.unsigned} call(s) name a caller without a signature (debug mode): those callers are the host's word.`)
+    const unsigned = this.auth.unsignedCallers.warning()
+    if (unsigned !== null) warnings.push(unsigned)
     return {
       ok: divergence === null,
       entries: this.index,
@@ -120,6 +121,7 @@ export class LogVerifier {
       filesKey: this.drive.key.toString('hex'),
       ms: Math.round(this.ms),
       ...(divergence !== null ? { divergence } : {}),
+      unsignedCallers: this.auth.unsignedCallers.report(),
       warnings
     }
   }
@@ -167,7 +169,7 @@ export class LogVerifier {
         return sourceHashProblem(entry) ?? await this.load(entry.source, entry.filename, entry)
       }
       case 'call':
-        return await this.call(entry)
+        return await this.call(entry, index)
     }
   }
 
@@ -220,9 +222,9 @@ export class LogVerifier {
     return stateRoot === root ? null : { field: 'stateRoot', expected: root, actual: stateRoot, message: 'the state root in the log is not the root of the replayed files' }
   }
 
-  private async call (entry: CallEntry): Promise<Found | null> {
+  private async call (entry: CallEntry, index: number): Promise<Found | null> {
     if (this.engine === null) throw new Error('unreachable: a call before the engine loaded')
-    const denied = this.auth.check(entry)
+    const denied = this.auth.check(entry, index)
     if (denied !== null) return { field: 'auth', ...denied }
     const problem = await this.versionCheck(entry.filesVersion - entry.changes.length, 'call')
     if (problem !== null) return problem

@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { chromium, type Browser, type Page } from 'playwright-core'
+import { test } from 'uvu'
 
 const CANDIDATES = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].filter((p): p is string => typeof p === 'string' && p !== '')
 
@@ -32,6 +33,21 @@ export async function launchChromium (): Promise<Browser | string> {
   } catch (err) {
     return `Chromium at ${executablePath} would not start: ${(err as Error).message.split('\n')[0]}`
   }
+}
+
+/**
+ * Launches Chromium for a test file and lets `register` add its tests (Chromium closes after them), or,
+ * when it cannot run, says why loudly and registers one skipped test named `what`.
+ */
+export async function withChromium (what: string, register: (browser: Browser) => void): Promise<void> {
+  const launched = await launchChromium()
+  if (typeof launched === 'string') {
+    loudSkip(launched)
+    test.skip(what, () => {})
+    return
+  }
+  test.after(async () => { await launched.close() })
+  register(launched)
 }
 
 /** A page plus what went wrong in it: console errors and uncaught exceptions, as text. */

@@ -5,8 +5,7 @@ import * as assert from 'uvu/assert'
 import { mkdtemp, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Browser } from 'playwright-core'
-import { launchChromium, loudSkip, screenshot, watchedPage } from './chromium.js'
+import { screenshot, watchedPage, withChromium } from './chromium.js'
 import { serveStatic } from './static-server.js'
 
 const PAGE = `<!doctype html><title>harness</title><h1 id="out">loading</h1>
@@ -16,13 +15,7 @@ console.error('a console error the harness must see')
 setTimeout(() => { throw new Error('an uncaught error the harness must see') })
 </script>`
 
-const launched = await launchChromium()
-if (typeof launched === 'string') {
-  loudSkip(launched)
-  test.skip('Chromium loads a page, runs it, and the harness sees its errors', () => {})
-} else {
-  const browser: Browser = launched
-  test.after(async () => { await browser.close() })
+await withChromium('Chromium loads a page, runs it, and the harness sees its errors', (browser) => {
   test('Chromium loads a page, runs it, and the harness sees its errors', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'nodevms-browser-'))
     const server = await serveStatic({ routes: { '/': PAGE } })
@@ -42,5 +35,5 @@ if (typeof launched === 'string') {
       await rm(dir, { recursive: true, force: true })
     }
   })
-}
+})
 test.run()

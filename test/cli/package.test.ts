@@ -22,7 +22,8 @@ function packed (dir: string): string[] {
 
 const SHIPPED = [
   /^(README\.md|package\.json|LICENSE)$/,
-  /^dist\/(engine|host|client|cli|browser)\/.+\.(js|d\.ts)$/,
+  /^dist\/(engine|host|client|cli)\/.+\.(js|d\.ts)$/,
+  /^dist\/browser\/nodevms-client\.js(\.map)?$/, // one file a page loads, and its map (README "In a web page")
   /^fixtures\/[\w-]+\.js$/,
   /^types\/[\w-]+\.d\.ts$/
 ]
@@ -31,7 +32,7 @@ test('npm pack ships the compiled modules, their types, the README and its fixtu
   const files = packed(ROOT)
   const stray = files.filter((f) => !SHIPPED.some((p) => p.test(f)))
   assert.equal(stray, [], 'no tests, benches, sources, source maps or host directories')
-  for (const entry of ['dist/cli/index.js', 'dist/client/node.js', 'dist/client/browser.js', 'dist/client/node.d.ts', 'dist/engine/index.js', 'dist/engine/index.d.ts', 'dist/host/index.js', 'dist/host/rpc/index.js']) {
+  for (const entry of ['dist/browser/nodevms-client.js', 'dist/cli/index.js', 'dist/client/node.js', 'dist/client/browser.js', 'dist/client/node.d.ts', 'dist/engine/index.js', 'dist/engine/index.d.ts', 'dist/host/index.js', 'dist/host/rpc/index.js']) {
     assert.ok(files.includes(entry), `${entry} is shipped`)
   }
   const used = [...new Set([...README.matchAll(/fixtures\/[\w-]+\.js/g)].map((m) => m[0]))]

@@ -1,6 +1,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createEngine, MemoryFiles } from 'nodevms/engine'
+import { utf8 } from './fixture.js'
 
 const quiet = { log: () => {} }
 
@@ -39,6 +40,70 @@ test('the host bridge behind System is not reachable through functions, errors o
   assert.equal((await probe('keys')).ok, [['files', 'oracle', 'caller'], ['mkdir', 'readFile', 'readdir', 'rmdir', 'stat', 'unlink', 'writeFile']], 'System has only its documented members')
   assert.equal((await probe('frozen')).ok, [true, true, true], 'System and its parts are frozen')
   assert.is((await probe('replace')).threw, 'TypeError', 'System.oracle cannot be replaced')
+  await engine.close()
+})
+
+test('System and everything under it is frozen, and globalThis.System cannot be replaced, redefined or deleted', async () => {
+  const files = new MemoryFiles()
+  const engine = await createEngine(`
+    const fake = { caller: { id: 'alice' }, files: { writeFile: async () => {} }, oracle: async () => 4 }
+    const original = System
+    // A bundled library tries at load time, quietly.
+    try { Reflect.defineProperty(globalThis, 'System', { value: fake }) } catch (e) {}
+    const attacks = {
+      reflectDefine: () => Reflect.defineProperty(globalThis, 'System', { value: fake }),
+      reflectGetter: () => Reflect.defineProperty(globalThis, 'System', { get: () => fake }),
+      objectDefine: () => Object.defineProperty(globalThis, 'System', { value: fake }),
+      defineMany: () => Object.defineProperties(globalThis, { System: { value: fake } }),
+      keyChangesMind: () => { let n = 0; Object.defineProperty(globalThis, { toString: () => (n++ === 0 ? 'harmless' : 'System') }, { value: fake }); return false },
+      descriptorChangesMind: () => { let n = 0; return Reflect.defineProperty(globalThis, 'System', { get value () { return n++ === 0 ? original : fake } }) && System === original && false },
+      evalFunction: () => (0, eval)('function System () { return 1 }'),
+      globalGetter: () => globalThis.__defineGetter__('System', () => fake),
+      assign: function () { 'use strict'; globalThis.System = fake },
+      sloppyAssign: () => { globalThis.System = fake; return globalThis.System === original },
+      remove: function () { 'use strict'; return delete globalThis.System },
+      reflectDelete: () => Reflect.deleteProperty(globalThis, 'System'),
+      defineCaller: () => Object.defineProperty(System, 'caller', { value: fake.caller }),
+      defineId: () => Object.defineProperty(System.caller, 'id', { value: 'alice' }),
+      reflectId: () => Reflect.defineProperty(System.caller, 'id', { get: () => 'alice' }),
+      replaceWrite: function () { 'use strict'; System.files.writeFile = fake.files.writeFile },
+      reflectWrite: () => Reflect.set(System.files, 'writeFile', fake.files.writeFile),
+      methodProperty: function () { 'use strict'; System.files.writeFile.call = () => 1 },
+      oracleProperty: function () { 'use strict'; System.oracle.apply = () => 1 },
+      getterProperty: function () { 'use strict'; Object.getOwnPropertyDescriptor(System.caller, 'id').get.call = () => 'alice' },
+      prototype: () => Object.setPrototypeOf(System, fake),
+      reflectPrototype: () => Reflect.setPrototypeOf(System.files, fake.files),
+      extend: function () { 'use strict'; System.extra = 1 }
+    }
+    exports.attack = (name) => { try { const ok = attacks[name](); return { ok: ok === undefined ? null : ok } } catch (e) { return { threw: e.name } } }
+    exports.names = () => Object.keys(attacks)
+    exports.check = async () => {
+      const seen = new Set()
+      const notFrozen = []
+      const walk = (v, path) => {
+        if (v === null || (typeof v !== 'object' && typeof v !== 'function') || seen.has(v)) return
+        seen.add(v)
+        if (!Object.isFrozen(v)) notFrozen.push(path)
+        for (const key of Reflect.ownKeys(v)) {
+          const d = Object.getOwnPropertyDescriptor(v, key)
+          for (const part of ['value', 'get', 'set']) if (d[part] !== undefined && key !== 'prototype' || part === 'value' && key === 'prototype' && d.value) walk(d[part], path + '.' + String(key) + (part === 'value' ? '' : ':' + part))
+        }
+      }
+      walk(System, 'System')
+      const d = Object.getOwnPropertyDescriptor(globalThis, 'System')
+      await System.files.writeFile('/written', 'yes')
+      return { same: System === original, id: System.caller.id, notFrozen, writable: d.writable, configurable: d.configurable }
+    }
+  `, { ...quiet, files })
+  const names = (await engine.call('names')).result as string[]
+  for (const name of names) {
+    const outcome = (await engine.call('attack', [name])).result as { ok?: unknown, threw?: string }
+    assert.ok(outcome.threw === 'TypeError' || outcome.ok === false || outcome.ok === true && name === 'sloppyAssign',
+      `${name}: refused (a TypeError, or false from Reflect), got ${JSON.stringify(outcome)}`)
+  }
+  const check = (await engine.call('check', [], { caller: 'bob' })).result as Record<string, unknown>
+  assert.equal(check, { same: true, id: 'bob', notFrozen: [], writable: false, configurable: false }, 'System is the original, deeply frozen, and says who really called')
+  assert.is(utf8(await files.get('/written')), 'yes', 'and its writes still reach the files')
   await engine.close()
 })
 

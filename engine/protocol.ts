@@ -1,0 +1,61 @@
+// The messages between an engine (the caller's side, engine.ts) and its worker (worker.ts), as JSON
+// texts over the channel. The caller sends one message, and the worker answers with one:
+//   load → loaded | failed        call → (file request → file answer)* → record
+//   close → closed | failed       recycle → ready               log flush → ack
+import type { GuestError } from './files.js'
+import type { OracleOutcome } from './types.js'
+
+/** Numbers the worker measures about its WASM build, once per process (wasm-probe.ts). */
+export interface WasmProbes { counterOffset: number }
+
+/** The options a script is loaded with, as the worker needs them. */
+export interface LoadOptions {
+  filename: string
+  seeded: boolean
+  gasLimit: number
+  memoryLimit: number
+  timeoutMs: number
+}
+
+/** A console line from the guest: level and text. */
+export type LogLine = ['log' | 'error', string]
+
+export type ToWorker =
+  | { t: 'load', source: string, options: LoadOptions }
+  /** `text` is the guest's call text: the method name alone when `byName`, else [method, args, caller, time, seed]. */
+  | { t: 'call', text: string, byName: boolean, method: string, replay: ReplayInput | null }
+  | { t: 'file', ok: true, value?: string } // binary values travel as the message's bytes
+  | { t: 'file', ok: false, error: GuestError }
+  /** The files archive failed: the worker stops the call. */
+  | { t: 'fault' }
+  | { t: 'ack' }
+  /** Free the script's instance (→ closed | failed), then, to become a spare, prepare a new one (→ ready). */
+  | { t: 'close' }
+  | { t: 'recycle' }
+
+/** What a replayed call reuses from its record. */
+export interface ReplayInput { oracles: unknown[], deadlineGas?: number }
+
+/** Every message from the worker may carry the console lines written since its last one. */
+export type FromWorker = (
+  | { t: 'ready', probes: WasmProbes }
+  | { t: 'loaded', methods: string[] }
+  | { t: 'closed' }
+  | { t: 'failed', code: string, message: string }
+  /** A System.files request (binary data travels as the message's bytes). */
+  | { t: 'file', name: string, args: unknown[] }
+  | { t: 'logs' }
+  | RecordMessage
+) & { logs?: LogLine[] }
+
+/** How a call ended. `result` is present when it returned; `storageFault` when the files failed under it. */
+export interface RecordMessage {
+  t: 'record'
+  result?: unknown
+  error?: { name: string, message: string }
+  oracles: OracleOutcome[]
+  gas: number
+  deadlineGas?: number
+  rebuilt?: boolean
+  storageFault?: boolean
+}

@@ -1,0 +1,89 @@
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { createEngine, EngineError, MemoryFiles } from 'nodevms/engine'
+import type { Engine } from 'nodevms/engine'
+
+const CHILD = fileURLToPath(new URL('./worker-child.js', import.meta.url))
+
+function child (mode: string): Promise<{ code: number | null, out: string, ms: number }> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now()
+    const proc = spawn(process.execPath, [CHILD, mode], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    proc.stdout.on('data', (d) => { out += d })
+    proc.stderr.on('data', (d) => { out += d })
+    const timer = setTimeout(() => proc.kill('SIGKILL'), 60_000)
+    proc.on('error', reject)
+    proc.on('close', (code) => { clearTimeout(timer); resolve({ code, out, ms: Date.now() - started }) })
+  })
+}
+
+/** The engine's worker thread, reached through its private field: only this test kills it. */
+function killWorker (engine: Engine): Promise<void> {
+  return (engine as unknown as { worker: { terminate (): Promise<void> } }).worker.terminate()
+}
+
+const SCRIPT = `
+let n = 0
+exports.next = () => ++n
+exports.spin = () => { for (;;) n++ }
+exports.write = async (p) => { await System.files.writeFile(p, 'x'); return ++n }
+`
+
+test('a worker that dies mid-call fails that call and every later one with WORKER_DIED, and close() still works', async () => {
+  const engine = await createEngine(SCRIPT, { gasLimit: 1e12, timeoutMs: 600_000 })
+  assert.is((await engine.call('next')).result, 1, 'the engine works')
+  const spinning = engine.call('spin')
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  await killWorker(engine)
+  await spinning.then(() => assert.unreachable('the call must fail'), (err: EngineError) => {
+    assert.instance(err, EngineError, 'the call fails with an EngineError')
+    assert.is(err.code, 'WORKER_DIED', 'whose code is WORKER_DIED')
+    assert.match(err.message, /Recreate the engine/, 'and the message says what to do')
+  })
+  await engine.call('next').then(() => assert.unreachable('a dead engine must refuse calls'), (err: EngineError) => assert.is(err.code, 'WORKER_DIED', 'later calls fail the same way'))
+  await engine.close()
+  const fresh = await createEngine(SCRIPT)
+  assert.is((await fresh.call('next')).result, 1, 'a new engine works after one died')
+  await fresh.close()
+})
+
+test('a worker that dies while the call waits on System.files fails the call instead of hanging', async () => {
+  let engine: Engine | null = null
+  class DyingFiles extends MemoryFiles {
+    override async put (path: string, data: Uint8Array): Promise<void> {
+      await killWorker(engine!)
+      return await super.put(path, data)
+    }
+  }
+  engine = await createEngine(SCRIPT, { files: new DyingFiles() })
+  await engine.call('write', ['/a']).then(() => assert.unreachable('the call must fail'), (err: EngineError) => assert.is(err.code, 'WORKER_DIED', 'the call fails with WORKER_DIED'))
+  await engine.close()
+})
+
+test('engines do not keep the process alive once idle, closed or not', async () => {
+  const [unclosed, closed] = await Promise.all([child('unclosed'), child('closed')])
+  assert.is(unclosed.code, 0, `a process with an unclosed, idle engine exits by itself (${unclosed.out})`)
+  assert.match(unclosed.out, /called/, 'after its call completed')
+  assert.is(closed.code, 0, `a process whose engine was closed exits (${closed.out})`)
+  assert.match(closed.out, /closed/, 'after close() resolved')
+})
+
+test('a call in flight keeps the process alive until it completes', async () => {
+  const waiting = await child('waiting')
+  assert.is(waiting.code, 0, `the process exits normally (${waiting.out})`)
+  assert.match(waiting.out, /slow=\d+/, 'after the call delivered its result')
+})
+
+test('many engines at once each get their own worker and instance', async () => {
+  const engines = await Promise.all(Array.from({ length: 6 }, () => createEngine(SCRIPT)))
+  for (let round = 1; round <= 3; round++) {
+    const results = await Promise.all(engines.map((e) => e.call('next')))
+    assert.equal(results.map((r) => r.result), engines.map(() => round), `round ${round}: each engine counts on its own`)
+  }
+  await Promise.all(engines.map((e) => e.close()))
+})
+
+test.run()
