@@ -20,10 +20,14 @@ export function callerOf (entry: Pick<CallEntry, 'caller' | 'auth'>): string {
   return 'anonymous'
 }
 
+// The host's ENTRY_TOO_LARGE, typed from it but not imported at run time (help should not load Hypercore).
+const ENTRY_TOO_LARGE: typeof import('../host/index.js').ENTRY_TOO_LARGE = 'EntryTooLargeError'
+
 const LIMITS: Record<string, string> = {
   [CallErrorName.OUT_OF_MEMORY]: 'ran out of memory',
   [CallErrorName.GAS_EXHAUSTED]: 'ran out of gas',
-  [CallErrorName.DEADLINE_EXCEEDED]: 'ran past its deadline'
+  [CallErrorName.DEADLINE_EXCEEDED]: 'ran past its deadline',
+  [ENTRY_TOO_LARGE]: 'made a log entry too large to keep'
 }
 
 /** The lines one host prints; hand onCall, onRefused and warn to the Host and its service. */
@@ -45,7 +49,9 @@ export class HostLines {
     const call = `call #${index} ${entry.method}() by ${callerOf(entry)}`
     const limit = entry.error === undefined ? undefined : LIMITS[entry.error.name]
     if (limit !== undefined) {
-      const after = entry.rebuilt === true ? '; the engine was rebuilt, its in-memory state starts fresh' : ''
+      const after = entry.rebuilt === true
+        ? '; the engine was rebuilt, its in-memory state starts fresh'
+        : entry.error!.name === ENTRY_TOO_LARGE ? '; it had no effect on the files' : ''
       this.write(`${red('limit:')} ${call} ${limit} (${entry.error!.name})${after}`)
       return
     }

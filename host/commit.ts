@@ -15,17 +15,13 @@
 // write through an atom, so the bee entries are written in Hyperdrive's own on-disk layout (below).
 // Each call's batch must land on the filesVersion its entry predicted, checked before the flush; on any
 // failure nothing of the group is written and the host stops taking calls.
-//
-// Start-up still handles a log that is ahead of the drive (a directory written before the atom, or a
-// storage that broke its promise): recover() re-applies exactly the logged changes whose filesVersion
-// is above the drive's version, without running anything.
 // The index of the newest init/restart/upgrade entry is kept in the log core's user data, written in
-// the same atom as the entry, so start-up reads only the tail of the log, however long it is.
+// the same atom as the entry, so start-up (recovery.ts) reads only the tail of the log.
 import type Hypercore from 'hypercore'
 import type Hyperdrive from 'hyperdrive'
 import { normalizePath } from '../engine/index.js'
-import { CallLog, decodeChanges, type CallEntry, type LogEntry } from './call-log.js'
-import { applyChanges, predictVersion, type Change } from './drive-files.js'
+import { CallLog, type CallEntry, type LogEntry } from './call-log.js'
+import { predictVersion, type Change } from './drive-files.js'
 import { HostError } from './errors.js'
 import type { PendingFiles } from './pending-files.js'
 import { writeCounterSnapshot } from './counter-snapshot.js'
@@ -49,20 +45,25 @@ export interface DurableState { logLength: number, filesVersion: number }
 /** One executed call waiting for its group: its entry, net changes, and their content hashes. */
 interface Waiting {
   entry: CallEntry
+  /** The entry encoded once, by the host (call-entry.ts keeps it within a block). */
+  block: Buffer
   changes: readonly Change[]
   hashes: ReadonlyArray<Uint8Array | null>
   resolve: () => void
   reject: (err: Error) => void
 }
 
+// Encoded entries one flush writes at most (one entry may take 15 MiB): later calls wait for the next group,
+// so one RocksDB write stays bounded however many big calls queue up.
+const GROUP_BYTES = 64 * 1024 * 1024
 // Flush sizes kept for diagnostics: the most recent ones only, so a long-running host stays bounded.
 const GROUP_HISTORY = 4096
 // The user-data key (on the log core) holding the index of the newest lifecycle entry, uint32 LE.
-const LIFECYCLE_KEY = 'nodevms/lifecycle-index'
+export const LIFECYCLE_KEY = 'nodevms/lifecycle-index'
 // Hyperdrive's on-disk layout, which a Hyperdrive reads back: file entries live in its hyperbee under
 // 'files' 0x00 <path> (sub-encoder), with JSON values, and blobs are cut in 64 KiB blocks (hyperblobs).
 const FILES_PREFIX = Buffer.from('files\u0000', 'utf8')
-const BLOB_BLOCK = 65536
+export const BLOB_BLOCK = 65536
 
 interface Bee { version: number, ready (): Promise<void>, close (): Promise<void>, batch (): BeeBatch }
 interface BeeBatch { put (key: Buffer, value: unknown): Promise<void>, del (key: Buffer): Promise<void>, flush (): Promise<void> }
@@ -140,9 +141,9 @@ export class GroupCommitter {
   }
 
   /** Resolves once the entry and its file changes are durable (one atom with the rest of its group). */
-  submit (entry: CallEntry, changes: readonly Change[], hashes: ReadonlyArray<Uint8Array | null>): Promise<void> {
+  submit (entry: CallEntry, block: Buffer, changes: readonly Change[], hashes: ReadonlyArray<Uint8Array | null>): Promise<void> {
     if (this.failure !== null) return Promise.reject(this.failure)
-    const done = new Promise<void>((resolve, reject) => this.waiting.push({ entry, changes, hashes, resolve, reject }))
+    const done = new Promise<void>((resolve, reject) => this.waiting.push({ entry, block, changes, hashes, resolve, reject }))
     this.kick()
     return done
   }
@@ -188,7 +189,12 @@ export class GroupCommitter {
   }
 
   private async flush (): Promise<void> {
-    const group = this.waiting.splice(0)
+    let take = 1
+    for (let bytes = this.waiting[0].block.byteLength; take < this.waiting.length; take++) {
+      bytes += this.waiting[take].block.byteLength
+      if (bytes > GROUP_BYTES) break
+    }
+    const group = this.waiting.splice(0, take)
     this.groupSizes.push(group.length)
     if (this.groupSizes.length > GROUP_HISTORY) this.groupSizes.splice(0, this.groupSizes.length - GROUP_HISTORY)
     try {
@@ -238,7 +244,7 @@ export class GroupCommitter {
         if (w.bee.version !== version || entry.filesVersion !== version) throw HostError.FILES_VERSION_MISMATCH(entry.filesVersion, w.bee.version)
       }
     }
-    await w.log.append(group.map((call) => call.entry))
+    await w.log.appendEncoded(group.map((call) => call.block))
     let signed = false
     for (const { entry } of group) {
       if (entry.auth === undefined || !('pubkey' in entry.auth)) continue
@@ -281,61 +287,4 @@ function uint32 (n: number): Buffer {
   const buf = Buffer.alloc(4)
   buf.writeUInt32LE(n)
   return buf
-}
-
-/** What start-up learned from the tail of the log. */
-export interface LogTail {
-  /** The newest init, restart or upgrade entry. */
-  lifecycle: LogEntry
-  /** The newest entry of all. */
-  last: LogEntry
-  /** Call entries, oldest first, whose changes are logged but not on the drive. */
-  unapplied: CallEntry[]
-}
-
-const WINDOW = 64
-
-/**
- * Reads the log backwards until it has the newest lifecycle entry and every call entry the drive has
- * not seen (filesVersion above driveVersion; filesVersion never decreases along the log).
- */
-export async function readTail (log: CallLog, driveVersion: number): Promise<LogTail> {
-  const hinted = await lifecycleHint(log)
-  const unapplied: CallEntry[] = []
-  let last: LogEntry | null = null
-  let lifecycle: LogEntry | null = null
-  for (let end = log.length; end > 0; end -= WINDOW) {
-    const start = Math.max(0, end - WINDOW)
-    const entries = await Promise.all(Array.from({ length: end - start }, (_, i) => log.get(start + i)))
-    for (let i = entries.length - 1; i >= 0; i--) {
-      const entry = entries[i]
-      last ??= entry
-      if (entry.type !== 'call') return { lifecycle: lifecycle ?? entry, last, unapplied: unapplied.reverse() }
-      if (entry.filesVersion > driveVersion) {
-        if (entry.changes.length > 0) unapplied.push(entry)
-      } else if (hinted !== null && start + i > hinted.index) {
-        lifecycle = hinted.entry // every older entry is on the drive, and the hint names the newest lifecycle
-        return { lifecycle, last, unapplied: unapplied.reverse() }
-      }
-    }
-  }
-  throw HostError.LOG_CORRUPT(log.key, 'it has no init entry')
-}
-
-async function lifecycleHint (log: CallLog): Promise<{ index: number, entry: LogEntry } | null> {
-  const data = await (log.core as unknown as UserData).getUserData(LIFECYCLE_KEY)
-  if (data?.byteLength !== 4) return null
-  const index = data.readUInt32LE(0)
-  if (index >= log.length) return null
-  const entry = await log.get(index)
-  return entry.type === 'call' ? null : { index, entry }
-}
-
-/** Re-applies logged changes that a crash kept off the drive. Returns how many calls were recovered. */
-export async function recover (drive: Hyperdrive, unapplied: readonly CallEntry[]): Promise<number> {
-  for (const entry of unapplied) {
-    const version = await applyChanges(drive, [decodeChanges(entry.changes)])
-    if (version !== entry.filesVersion) throw HostError.FILES_VERSION_MISMATCH(entry.filesVersion, version)
-  }
-  return unapplied.length
 }

@@ -92,6 +92,30 @@ export class HostError extends Error {
     return new HostError(`Cannot change ${path}: this files archive is a read-only checkout.`, 'FILES_READ_ONLY')
   }
 
+  /** Refused before it ran (-32012 over RPC), so it has no effect and no log entry. */
+  static ARGS_TOO_LARGE (method: string, bytes: number, limit: number): HostError {
+    const mib = (n: number) => `${(n / 1048576).toFixed(2)} MiB`
+    return new HostError(`The arguments of ${method} take ${mib(bytes)} of JSON, more than the ${mib(limit)} a call may carry. ` +
+      'The call was not run. Send less per call; large data belongs in System.files.', 'ARGS_TOO_LARGE')
+  }
+
+  static BATCH_TOO_LARGE (bytes: number, limit: number): HostError {
+    const mib = (n: number) => `${(n / 1048576).toFixed(2)} MiB`
+    return new HostError(`The replies to this batch's earlier calls already take ${mib(bytes)}, and one batch reply carries at most ${mib(limit)}: ` +
+      'this call was not run. Send it again, in another message.', 'BATCH_TOO_LARGE')
+  }
+
+  static SLOW_READER (unread: number, limit: number): HostError {
+    const mib = (n: number) => `${(n / 1048576).toFixed(2)} MiB`
+    return new HostError(`This connection has ${mib(unread)} of replies it has not read (at most ${mib(limit)} may wait): this call was not run. ` +
+      'Read the replies before sending more calls.', 'SLOW_READER')
+  }
+
+  static FILES_BEHIND_LOG (filesVersion: number, path: string, sha256: string): HostError {
+    return new HostError(`The call log names content for ${path} (sha256 ${sha256.slice(0, 16)}…, at files version ${filesVersion}) that the files archive does not hold: ` +
+      'the store lost writes the log kept. Nothing was changed; restore the directory from a backup, or verify the log from a mirror.', 'FILES_BEHIND_LOG')
+  }
+
   static FILES_VERSION_MISMATCH (expected: number, actual: number): HostError {
     return new HostError(`The files archive reached version ${actual} where the call log predicted ${expected}. Something else wrote to the archive; stop the host and run nodevms verify --dir.`, 'FILES_VERSION_MISMATCH')
   }

@@ -1,16 +1,18 @@
 // The host: one Corestore at `dir` holding the call log (a Hypercore) and the files archive (a
 // Hyperdrive), one engine running the script, and the script-wide lock in front of it.
 // call → engine → CallRecord → CallEntry (+ changes, files version, state root) → group commit.
-import { mkdirSync, readdirSync, accessSync, constants as fsConstants } from 'node:fs'
 import type Corestore from 'corestore'
 import Hyperdrive from 'hyperdrive'
 import { reservedMethodReason } from '../client/wire.js'
-import { createEngine, DEFAULT_LIMITS, ENGINE_NAME, ENGINE_VERSION, EngineError, wasmSha256 } from '../engine/index.js'
+import { createEngine, DEFAULT_LIMITS, ENGINE_NAME, ENGINE_VERSION, EngineError } from '../engine/index.js'
 import type { Engine, Files, LogFn } from '../engine/index.js'
-import { CallLog, encodeChanges, sha256Hex, type CallAuth, type CallEntry, type EngineInfo, type Limits, type LogEntry, type Mode } from './call-log.js'
+import { CallLog, encodeEntry, LATER_BLOCK, logChanges, type CallAuth, type CallEntry, type Limits, type Mode } from './call-log.js'
+import { callEntry, MAX_ARGS_BYTES, MAX_ENTRY_BYTES, tooLarge, type FilesPoint } from './call-entry.js'
 import { AcknowledgedWriter, checkAcknowledged, ACKNOWLEDGED_FILE } from './acknowledged.js'
-import { GroupCommitter, readTail, recover, type LogTail } from './commit.js'
-import { DiskFullWatch, freeBytes } from './disk-full.js'
+import { GroupCommitter } from './commit.js'
+import type { LogTail } from './recovery.js'
+import { filesMismatch, lifecycleEntry, prepareHostDir, recoverFromLog } from './start-up.js'
+import { DiskFullWatch } from './disk-full.js'
 import { HostStore } from './host-store.js'
 import { StoreAudit } from './store-audit.js'
 import { WalSync } from './wal-sync.js'
@@ -58,13 +60,29 @@ export interface HostOptions {
 
 export interface LoggedCall { index: number, entry: CallEntry, ms: number }
 
-export interface CallContext { caller?: string | null, auth?: CallAuth }
+export interface CallContext {
+  caller?: string | null
+  auth?: CallAuth
+  /** Called in queue order, just before the call runs; throwing refuses it (it then never runs). */
+  beforeRun?: () => void
+  /** Called right after it ran, with the size of its log entry (an upper bound of its reply's). */
+  afterRun?: (entryBytes: number) => void
+}
 
 /** What a caller gets back: the logged entry, durable by the time the promise resolves. */
 export type CallOutcome = CallEntry
 
 /** What start-up did, for the CLI to report. */
 export interface OpenReport { created: boolean, upgraded: boolean, recovered: number, warnings: string[] }
+
+/** Bytes of value's JSON; 0 when it is not JSON (the engine then refuses it, with its own message). */
+function jsonBytes (value: unknown): number {
+  try {
+    return Buffer.byteLength(JSON.stringify(value) ?? '')
+  } catch {
+    return 0
+  }
+}
 
 /** The Files the engine sees: the current call's transaction. */
 class CallFiles implements Files {
@@ -92,7 +110,9 @@ export class Host {
   private pending!: PendingFiles
   private readonly callFiles = new CallFiles(null as unknown as Files)
   private root!: StateRoot
+  // Where the files stand after the last executed call (ahead of what is durable while a group is in flight).
   private filesVersion = 0
+  private stateRoot = ''
   private chain: Promise<unknown> = Promise.resolve()
   private queued = 0
   /** The log index the next executed call's entry gets: entries are appended in execution order. */
@@ -138,6 +158,8 @@ export class Host {
     if (!this.opened) throw HostError.HOST_NOT_READY()
     if (this.unavailable !== null) throw this.unavailable
     if (!this.engine.methods.includes(method)) throw EngineError.METHOD_NOT_FOUND(method, this.engine.methods)
+    const argsBytes = jsonBytes(args)
+    if (argsBytes > MAX_ARGS_BYTES) throw HostError.ARGS_TOO_LARGE(method, argsBytes, MAX_ARGS_BYTES)
     const limit = this.options.queueLimit ?? DEFAULT_QUEUE_LIMIT
     if (this.queued > limit) throw HostError.QUEUE_FULL(limit) // queued counts the running call too
     const arrived = Date.now()
@@ -176,23 +198,31 @@ export class Host {
   }
 
   private async execute (method: string, args: unknown[], context: CallContext): Promise<{ entry: CallEntry, durable: Promise<void>, index: number }> {
+    context.beforeRun?.()
     const txn = new FilesTransaction(this.pending)
     this.callFiles.current = txn
     const record = await this.engine.call(method, args, { caller: context.caller ?? null })
     const changes = txn.changes()
     const hashes = changes.map(([path]) => txn.hashOf(path))
+    const before: FilesPoint = { filesVersion: this.filesVersion, stateRoot: this.stateRoot }
+    const previous = changes.map(([path]) => this.root.hashOf(path))
     changes.forEach(([path], i) => this.root.set(path, hashes[i]))
-    this.filesVersion = predictVersion(this.filesVersion, changes)
-    const entry: CallEntry = {
-      type: 'call',
-      ...record,
-      ...(context.auth !== undefined ? { auth: context.auth } : {}),
-      changes: encodeChanges(changes),
-      filesVersion: this.filesVersion,
-      stateRoot: this.root.digest()
+    const after: FilesPoint = { filesVersion: predictVersion(this.filesVersion, changes), stateRoot: this.root.digest() }
+    let entry = callEntry(record, context.auth, logChanges(changes, hashes), after)
+    let block = encodeEntry(entry, LATER_BLOCK)
+    if (block.byteLength > MAX_ENTRY_BYTES) {
+      // Too big for one log block: the call is logged with EntryTooLargeError instead, and its changes dropped.
+      changes.forEach(([path], i) => this.root.set(path, previous[i]))
+      entry = tooLarge(entry, block.byteLength, before)
+      block = encodeEntry(entry, LATER_BLOCK)
+      context.afterRun?.(block.byteLength)
+      return { entry, durable: this.committer.submit(entry, block, [], []), index: this.nextIndex++ }
     }
+    context.afterRun?.(block.byteLength)
+    this.filesVersion = after.filesVersion
+    this.stateRoot = after.stateRoot
     this.pending.push(changes)
-    return { entry, durable: this.committer.submit(entry, changes, hashes), index: this.nextIndex++ }
+    return { entry, durable: this.committer.submit(entry, block, changes, hashes), index: this.nextIndex++ }
   }
 
   /** open(), closing whatever it opened when it fails. */
@@ -207,7 +237,7 @@ export class Host {
   }
 
   private async open (): Promise<void> {
-    this.prepareDir()
+    prepareHostDir(this.dir)
     this.hostStore = await HostStore.open(this.dir)
     this.store = this.hostStore.store
     try {
@@ -237,7 +267,9 @@ export class Host {
     const counters = await readLastCounters(this.log)
     this.filesVersion = this.drive.version
     this.root = await driveFiles.stateRoot()
-    if (tail !== null) this.checkFilesAgainst(tail.last)
+    this.stateRoot = this.root.digest()
+    const mismatch = tail === null ? null : filesMismatch(tail.last, { filesVersion: this.filesVersion, stateRoot: this.stateRoot })
+    if (mismatch !== null) this.warn(mismatch)
     // The engine loads before anything is appended, so a script that does not load (or exports a reserved
     // name) leaves the log as it was.
     this.engine = await createEngine(this.options.source, {
@@ -251,11 +283,24 @@ export class Host {
     })
     const reserved = this.engine.methods.flatMap((name) => { const reason = reservedMethodReason(name); return reason === null ? [] : [{ name, reason }] })
     if (reserved.length > 0) throw HostError.RESERVED_METHODS(this.options.filename, reserved)
-    const lifecycle = this.lifecycleEntry(tail?.lifecycle ?? null)
+    const { source, filename, refuseUpgrade } = this.options
+    const lifecycle = lifecycleEntry(tail?.lifecycle ?? null, {
+      dir: this.dir, source, filename, refuseUpgrade, mode: this.mode, limits: this.limits, filesKey: this.filesKey,
+      files: { filesVersion: this.filesVersion, stateRoot: this.stateRoot }
+    })
+    this.report.created = lifecycle.type === 'init'
+    this.report.upgraded = lifecycle.type === 'upgrade'
     this.committer.seedCounters(counters)
     await this.committer.open()
     await this.committer.appendLifecycle(lifecycle)
     this.nextIndex = this.log.length
+  }
+
+  private async recoverFromLog (): Promise<LogTail> {
+    const { tail, recovered } = await recoverFromLog(this.log, this.drive)
+    this.report.recovered = recovered
+    if (recovered > 0) this.warn(`Recovered ${recovered} logged call(s) whose file changes had not reached the files archive.`)
+    return tail
   }
 
   /** Refuses a store that holds less than the host acknowledged (acknowledged.ts says what that guards against). */
@@ -311,54 +356,6 @@ export class Host {
       if (this.audit !== audit || this.closing !== null) return
       this.failed(err as Error)
     })
-  }
-
-  private async recoverFromLog (): Promise<LogTail> {
-    const first = await this.log.get(0)
-    if (first.type !== 'init') throw HostError.LOG_CORRUPT(this.log.key, 'block 0 is not an init entry')
-    if (first.filesKey !== this.filesKey) throw HostError.LOG_CORRUPT(this.log.key, `its files key ${first.filesKey} is not this directory's archive ${this.filesKey}`)
-    const tail = await readTail(this.log, this.drive.version)
-    this.report.recovered = await recover(this.drive, tail.unapplied)
-    if (this.report.recovered > 0) this.warn(`Recovered ${this.report.recovered} logged call(s) whose file changes had not reached the files archive.`)
-    return tail
-  }
-
-  /** Warns (and leaves the files alone) when the drive is not what the log's last entry says. */
-  private checkFilesAgainst (last: LogEntry): void {
-    const logged = 'filesVersion' in last ? { version: last.filesVersion, root: last.stateRoot } : { version: 1, root: new StateRoot().digest() }
-    const root = this.root.digest()
-    if (this.drive.version === logged.version && root === logged.root) return
-    this.warn(`The files archive (version ${this.drive.version}, state root ${root}) is not what the call log ends with ` +
-      `(version ${logged.version}, state root ${logged.root}): the files were changed outside the log. ` +
-      'They are left as they are; nodevms verify will report it.')
-  }
-
-  private lifecycleEntry (previous: LogEntry | null): LogEntry {
-    const engine: EngineInfo = { name: ENGINE_NAME, version: ENGINE_VERSION, wasmSha256: wasmSha256() }
-    const { source, filename } = this.options
-    const sourceHash = sha256Hex(source)
-    const common = { engine, mode: this.mode, limits: this.limits }
-    if (previous === null) {
-      this.report.created = true
-      return { type: 'init', version: 1, filename, source, sourceHash, ...common, filesKey: this.filesKey }
-    }
-    const state = { filesVersion: this.filesVersion, stateRoot: this.root.digest() }
-    if ('sourceHash' in previous && previous.sourceHash === sourceHash) return { type: 'restart', sourceHash, ...common, ...state }
-    if (this.options.refuseUpgrade === true) throw HostError.SCRIPT_CHANGED(this.dir, filename)
-    this.report.upgraded = true
-    return { type: 'upgrade', filename, source, sourceHash, ...common, ...state }
-  }
-
-  private prepareDir (): void {
-    try {
-      mkdirSync(this.dir, { recursive: true })
-      accessSync(this.dir, fsConstants.W_OK)
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOSPC') throw HostError.DISK_FULL(this.dir, freeBytes(this.dir), err)
-      throw HostError.DIR_UNUSABLE(this.dir, err)
-    }
-    const names = readdirSync(this.dir)
-    if (names.length > 0 && !names.includes('CORESTORE')) throw HostError.DIR_NOT_NODEVMS(this.dir)
   }
 
   private warn (message: string): void {

@@ -21,7 +21,8 @@ export function hostService (host: Host, opts: ServiceOptions = {}): Service {
     handshakeInfo: () => host.handshakeInfo(),
     call: async (method, params, ctx) => {
       try {
-        const entry = await host.call(method, params, authenticator.admit(method, params, ctx))
+        const admitted = authenticator.admit(method, params, ctx)
+        const entry = await host.call(method, params, { ...admitted, beforeRun: ctx.beforeRun, afterRun: ctx.afterRun })
         return entry.error !== undefined ? { error: entry.error } : { result: entry.result ?? null }
       } catch (err) {
         const refusal = err instanceof EngineError && err.code === 'INVALID_ARGS' ? HostError.INVALID_PARAMS(err.message) : err
