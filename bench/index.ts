@@ -3,6 +3,7 @@
 // measures whose name contains it. To add a benchmark, import it and add one line to BENCHES.
 import { benchAuth } from './auth.js'
 import { benchEngine } from './engine.js'
+import { benchExplore } from './explore.js'
 import { benchHost } from './host.js'
 import { benchRpc } from './rpc.js'
 import { benchSwarm } from './swarm.js'
@@ -15,7 +16,8 @@ const BENCHES: Array<{ prefix: string, run: (quick: boolean) => Promise<BenchRes
   { prefix: 'rpc.', run: benchRpc },
   { prefix: 'verify.', run: benchVerify },
   { prefix: 'auth.', run: benchAuth },
-  { prefix: 'swarm.', run: benchSwarm }
+  { prefix: 'swarm.', run: benchSwarm },
+  { prefix: 'explore.', run: benchExplore }
 ]
 
 const args = process.argv.slice(2)

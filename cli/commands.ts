@@ -12,6 +12,7 @@ import { callCommand } from './call.js'
 import { commandName, usageLines, type CommandSpec, type Invocation, type OptionSpec, type ServeCommand } from './command-spec.js'
 import { devCommand } from './dev.js'
 import { execCommand } from './exec.js'
+import { exploreCommand } from './explore.js'
 import { idCommand } from './id.js'
 import { CliError, exitCodeFor, explain, printError } from './output.js'
 import { parseArgv } from './parse-argv.js'
@@ -20,7 +21,7 @@ import { seedCommand } from './seed.js'
 import { verifyCommand } from './verify.js'
 
 /** Every command, in the order --help lists them. */
-export const COMMANDS: readonly CommandSpec[] = [execCommand, devCommand, callCommand, replCommand, verifyCommand, idCommand, seedCommand]
+export const COMMANDS: readonly CommandSpec[] = [execCommand, devCommand, callCommand, replCommand, verifyCommand, exploreCommand, idCommand, seedCommand]
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
 

@@ -1,7 +1,7 @@
 // nodevms verify <url> | --dir <dir>: fetch the log and files, replay, and print the verdict.
 // stdout: the verdict (one JSON object with --json). stderr: progress (TTY only) and diagnostics.
 import { ClientError } from '../client/node.js'
-import type { VerifyDivergence, VerifyReport, VerifySource } from '../host/verify/index.js'
+import type { RemoteOptions, VerifyDivergence, VerifyReport, VerifySource } from '../host/verify/index.js'
 import { positive, usageLines, type Invocation, type RunCommand } from './command-spec.js'
 import { CliError, dim, explain, green, red, useColour } from './output.js'
 import { isDatTarget, parseBootstrap, parseDatKey, parseSeconds } from './swarm-options.js'
@@ -33,17 +33,17 @@ export const verifyCommand: RunCommand = {
   run: ({ args: [url], options }: Invocation) => runVerify(url, options as VerifyCliOptions)
 }
 
-/** What verify needs before it fetches anything: a host url or a directory, and options that fit the one given. */
-function checkTarget (target: string | undefined, opts: VerifyCliOptions): void {
-  if (opts.dir !== undefined && target !== undefined) throw CliError.usage('give either a host <url> or --dir <dir>, not both')
-  if (opts.dir === undefined && target === undefined) throw CliError.usage('give a host <url> (localhost:5555) or --dir <dir>')
-  if (opts.dir !== undefined && (opts.files !== undefined || opts.log !== undefined || opts.store !== undefined)) throw CliError.usage('--files, --log and --store need a host <url>, not --dir')
+/** What verify (and explore) need before they fetch anything: a host url, a dat://KEY or a directory, and options that fit it. */
+export function checkTarget (target: string | undefined, opts: VerifyCliOptions): void {
+  if (opts.dir !== undefined && target !== undefined) throw CliError.usage('give either a host <url> (or dat://KEY) or --dir <dir>, not both')
+  if (opts.dir === undefined && target === undefined) throw CliError.usage('give a host <url> (localhost:5555), a dat://KEY or --dir <dir>')
+  if (opts.dir !== undefined && (opts.files !== undefined || opts.log !== undefined || opts.store !== undefined)) throw CliError.usage('--files, --log and --store need a host <url> or dat://KEY, not --dir')
   if (target !== undefined && isDatTarget(target)) {
     parseDatKey(target)
-    parseBootstrap(opts.bootstrap, 'verify dat://KEY')
+    parseBootstrap(opts.bootstrap, 'a dat://KEY')
     if (opts.store !== undefined) throw CliError.usage('--store is not supported with dat://KEY yet')
   } else if (opts.bootstrap !== undefined) {
-    throw CliError.usage('--bootstrap goes with verify dat://KEY (a host url needs no DHT)')
+    throw CliError.usage('--bootstrap goes with a dat://KEY (a host url needs no DHT)')
   }
 }
 
@@ -65,13 +65,9 @@ export async function runVerify (target: string | undefined, opts: VerifyCliOpti
   try {
     checkTarget(target, opts)
     // Loaded here, not at the top: help and usage errors should not wait for Hypercore.
-    const { openHostDir, openRemote, verifyLog } = await import('../host/verify/index.js')
+    const { verifyLog } = await import('../host/verify/index.js')
     if (opts.dir === undefined) process.stderr.write(json ? '' : `${dim(`Replicating the call log and files from ${target}...`)}\n`)
-    source = opts.dir !== undefined
-      ? await openHostDir(opts.dir)
-      : isDatTarget(target!)
-        ? await openSwarmSource(target!, opts)
-        : await openRemote(target!, { store: opts.store, expect: { log: opts.log, files: opts.files }, timeout: parseSeconds(opts.timeout, '--timeout') })
+    source = await openVerifySource(target, opts)
     const report = await verifyLog(source.log, source.drive, {
       allowEngineMismatch: opts.allowEngineMismatch === true,
       onProgress: (done, total) => progress.update(done, total)
@@ -89,6 +85,17 @@ export async function runVerify (target: string | undefined, opts: VerifyCliOpti
   }
 }
 
+/**
+ * The log and files to verify: a stopped host's --dir, a dat:// key on the swarm, or a host's URL.
+ * onReplicating (URL only) sees the log and files while they are still being fetched.
+ */
+export async function openVerifySource (target: string | undefined, opts: VerifyCliOptions, onReplicating?: RemoteOptions['onReplicating']): Promise<VerifySource> {
+  const { openHostDir, openRemote } = await import('../host/verify/index.js')
+  if (opts.dir !== undefined) return await openHostDir(opts.dir)
+  if (isDatTarget(target!)) return await openSwarmSource(target!, opts)
+  return await openRemote(target!, { store: opts.store, expect: { log: opts.log, files: opts.files }, onReplicating, timeout: parseSeconds(opts.timeout, '--timeout') })
+}
+
 /** verify dat://KEY: the log and files from whatever peers serve them on the swarm. */
 async function openSwarmSource (target: string, opts: VerifyCliOptions): Promise<VerifySource> {
   const key = parseDatKey(target)
@@ -99,15 +106,26 @@ async function openSwarmSource (target: string, opts: VerifyCliOptions): Promise
   return await openSwarmRemote(key, { bootstrap, timeoutMs: parseSeconds(opts.timeout, '--timeout'), expectFiles })
 }
 
+/** The code of an error that stopped verify before a verdict. */
+function errorCode (err: unknown): string {
+  const e = err as Error & { code?: unknown }
+  // The client refuses a handshake without a methods list: that server is not a nodevms host.
+  if (err instanceof TypeError && /is not a nodevms host/.test(e.message)) return 'NOT_A_NODEVMS_HOST'
+  return typeof e?.code === 'string' ? e.code : 'ERROR'
+}
+
+/** The exit code for an error that stopped verify (or explore) before a verdict: 2 when it could not even start. */
+export function exitCodeOf (err: unknown): number {
+  return USAGE_CODES.has(errorCode(err)) || err instanceof ClientError ? 2 : 1
+}
+
 function failure (err: unknown, json: boolean): number {
   const e = err as Error & { code?: unknown, data?: unknown }
-  let code = typeof e?.code === 'string' ? e.code : 'ERROR'
-  // The client refuses a handshake without a methods list: that server is not a nodevms host.
-  if (err instanceof TypeError && /is not a nodevms host/.test(e.message)) code = 'NOT_A_NODEVMS_HOST'
+  const code = errorCode(err)
   const message = explain(err)
   const toDivergence = MISMATCH_FIELDS[code]
   const divergence = toDivergence === undefined ? undefined : { index: null, method: null, caller: null, ...toDivergence((e.data ?? {}) as Record<string, unknown>), message }
-  const exit = USAGE_CODES.has(code) || err instanceof ClientError ? 2 : 1
+  const exit = exitCodeOf(err)
   if (json) {
     process.stdout.write(JSON.stringify({ ok: false, entries: 0, calls: 0, ...(divergence ? { divergence } : {}), error: { code, message } }) + '\n')
   } else if (divergence !== undefined) {

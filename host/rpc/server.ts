@@ -1,6 +1,7 @@
 // JSON-RPC 2.0 over WebSocket (CONTRACT §5), plus read-only Hypercore replication on the same port.
 //   ws://host:port/            JSON-RPC; with --debug, /?user=NAME or `Authorization: Basic` names the caller
 //   ws://host:port/replicate   Hypercore replication of the call log and files archive (binary frames)
+//   http://host:port/          a browser's GET (Accept: text/html): the status page; other HTTP gets 426
 // Both upgrades pass the origin policy first: a page whose origin is not allowed gets 403.
 // The server never serializes connections: fairness and the script-wide lock come from the service's FIFO queue.
 import { createServer, type IncomingMessage, type Server as HttpServer } from 'node:http'
@@ -12,6 +13,7 @@ import { HostError } from '../index.js'
 import { claimedUser, keyShapedNameRefusal } from './debug-user.js'
 import { Dispatcher, type Caller, type Service } from './dispatch.js'
 import { OriginPolicy } from './origin-policy.js'
+import { sendStatusPage, wantsStatusPage } from './status-page.js'
 
 export interface RpcServerOptions {
   service: Service
@@ -63,6 +65,7 @@ export class RpcServer {
     this.rpcWss = new WebSocketServer({ ...common, maxPayload: opts.maxPayload ?? 1024 * 1024 })
     this.replicationWss = new WebSocketServer({ ...common, maxPayload: opts.replicationMaxPayload ?? 64 * 1024 * 1024 })
     this.http = createServer((req, res) => {
+      if (wantsStatusPage(req)) return sendStatusPage(req, res, () => this.service.handshakeInfo(), this.url.slice('ws://'.length))
       res.writeHead(426, { 'content-type': 'text/plain' })
       res.end('This is a nodevms host: connect with a WebSocket (JSON-RPC at /, replication at /replicate).\n')
     })

@@ -13,11 +13,19 @@ import { CallLog, HostError, replicateCores, type Replication } from '../index.j
 import { parseKey, type VerifySource } from './source.js'
 import { checkHistory, readVerified, rememberVerified } from './verified-store.js'
 
+export interface RemoteOptions {
+  store?: string
+  expect?: { log?: string, files?: string }
+  timeout?: number
+  /** Called once the keys are checked and replication runs, before the fetch completes (to watch its progress). */
+  onReplicating?: (log: CallLog, drive: Hyperdrive) => void
+}
+
 /**
  * Connects to a host, checks the keys it serves against `expect` (if given), and replicates its call
  * log and files archive into `store` (a directory kept between runs) or a temporary corestore.
  */
-export async function openRemote (url: string, opts: { store?: string, expect?: { log?: string, files?: string }, timeout?: number } = {}): Promise<VerifySource> {
+export async function openRemote (url: string, opts: RemoteOptions = {}): Promise<VerifySource> {
   const client = await connect(url, { timeout: opts.timeout })
   const info = client.info!
   await client.close()
@@ -60,6 +68,7 @@ export async function openRemote (url: string, opts: { store?: string, expect?: 
     done()
     await core.update({ wait: true })
     await drive.update({ wait: true })
+    opts.onReplicating?.(new CallLog(core), drive)
     // Fetch everything first: the replay then reads local blocks only, and cannot hang on a host that left.
     downloads.push(core.download({ start: 0, end: core.length }))
     downloads.push(drive.db.core.download({ start: 0, end: drive.db.core.length }))

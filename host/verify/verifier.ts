@@ -27,6 +27,8 @@ export interface VerifyOptions {
   history?: boolean
   /** Called every few hundred entries and at the end. */
   onProgress?: (done: number, total: number) => void
+  /** Called as each entry is checked: with null when it is right, with the divergence when it is the first wrong one. */
+  onEntry?: (index: number, entry: LogEntry, divergence: VerifyDivergence | null) => void
 }
 
 const ROOT_PLACEHOLDER = '0'.repeat(64) // a state root's length, for measuring a would-be entry
@@ -81,8 +83,10 @@ export class LogVerifier {
         const found = await this.checked(entry, this.index)
         if (found !== null) {
           this.diverged = describe(entry, this.index, found)
+          this.options.onEntry?.(this.index, entry, this.diverged)
           return this.report(this.diverged)
         }
+        this.options.onEntry?.(this.index, entry, null)
         this.index++
         if (this.index % PROGRESS_EVERY === 0) this.options.onProgress?.(this.index, total)
       }

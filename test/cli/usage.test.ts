@@ -72,7 +72,7 @@ test('a value of the wrong kind is a usage error that names the option and the v
   for (const [args, message] of wrong) await usageError(ctx, args, message, EXEC_USAGE)
   await usageError(ctx, ['call', url(ctx), 'whoami', '--timeout', 'abc'], '--timeout needs a number above 0, got "abc"', CALL_USAGE)
   await usageError(ctx, ['call', url(ctx), 'whoami', 'bob'], 'argument 1 is not JSON: bob', CALL_USAGE)
-  await usageError(ctx, ['verify', url(ctx), '--dir', 'x'], 'give either a host <url> or --dir <dir>, not both', 'Usage: nodevms verify [url] [options]')
+  await usageError(ctx, ['verify', url(ctx), '--dir', 'x'], 'give either a host <url> (or dat://KEY) or --dir <dir>, not both', 'Usage: nodevms verify [url] [options]')
   await usageError(ctx, ['seed', 'dat://nope', '--dir', 'm'], 'cannot read "dat://nope" as a call log key', 'Usage: nodevms seed <key> [options]')
   assert.not.ok(existsSync(join(ctx.dir, 'whoami')), 'no host directory was made: nothing ran')
 })
