@@ -90,17 +90,19 @@ async function fileChanges (entry: CallEntry, drive: Hyperdrive): Promise<FileCh
   const shown = entry.changes.slice(0, MAX_CHANGES_SHOWN)
   if (shown.length === 0) return []
   const before = DriveFiles.checkout(drive, entry.filesVersion - entry.changes.length)
-  // Entries name new content by hash (older ones inline it as base64): it is in the archive at the call's version.
+  // Entries name new content by hash (older logs carried it as base64): its bytes are in the archive at the entry's version.
   const afterCall = DriveFiles.checkout(drive, entry.filesVersion)
   try {
-    return await Promise.all(shown.map(async ([path, data]): Promise<FileChange> => {
-      const after = data === null ? null : typeof data === 'string' ? new Uint8Array(Buffer.from(data, 'base64')) : (await withTimeout(afterCall.get(path), READ_TIMEOUT_MS)) ?? null
+    return await Promise.all(shown.map(async ([path, content]): Promise<FileChange> => {
+      const after = content === null ? null : typeof content === 'string' ? new Uint8Array(Buffer.from(content, 'base64')) : await withTimeout(afterCall.get(path), READ_TIMEOUT_MS) ?? undefined
       const old = await withTimeout(before.get(path), READ_TIMEOUT_MS)
-      return compare(path, old === undefined ? null : old, after, old === undefined)
+      const change = compare(path, old === undefined ? null : old, after ?? null, old === undefined)
+      // Bytes not (yet) readable: show what the log names them by, and no diff.
+      if (after === undefined && content !== null && typeof content !== 'string') return { ...change, after: { size: content.size, sha256: content.sha256 }, diff: null }
+      return change
     }))
   } finally {
-    await before.close()
-    await afterCall.close()
+    await Promise.all([before.close(), afterCall.close()])
   }
 }
 
