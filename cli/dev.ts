@@ -56,7 +56,8 @@ export async function runDev (script: string, opts: DevOptions, lifetime: Lifeti
   /** A host on a fresh directory under root; a script that does not load leaves nothing behind. */
   const startHost = async (text: string): Promise<Host> => {
     const dir = join(root, String(++generation))
-    const next = new Host({ source: text, filename, dir, ...hostLimits(opts), onCall: lines.onCall, warn: lines.warn })
+    // The directory is thrown away: syncing each write, or auditing the store, would only slow the author down.
+    const next = new Host({ source: text, filename, dir, ...hostLimits(opts), onCall: lines.onCall, warn: lines.warn, syncWrites: false, audit: false })
     try {
       await next.ready()
     } catch (err) {
