@@ -54,7 +54,7 @@ export const execCommand: ServeCommand = {
     ...SCRIPT_OPTIONS,
     { flags: '--new', description: 'Refuse to start if the script differs from the one in the log' },
     { flags: '--swarm', description: 'Also publish the call log and files on the Dat network (Hyperswarm); needs --bootstrap' },
-    { flags: '--bootstrap <nodes>', description: 'DHT bootstrap nodes HOST:PORT[,...], required with --swarm: the public DHT is never used by default', repeatable: true, defaultText: 'none' },
+    { flags: '--bootstrap <nodes>', description: 'DHT bootstrap nodes HOST:PORT[,...], required with --swarm; the public DHT is never used by default', repeatable: true, defaultText: 'none' },
     { flags: '--no-anonymous', description: 'Refuse unsigned calls: every call must be signed by an identity' },
     { flags: '--allow-origin <origins>', description: 'Web pages that may connect: comma-separated origins, or *', repeatable: true, defaultText: 'any; with --debug, localhost pages only' }
   ],

@@ -4,9 +4,9 @@
 // Exit codes as verify's: 2 when it cannot start (usage, unreachable host, port in use), 1 when it is
 // stopped after finding a mismatch (or a --log/--files key differs), 0 otherwise.
 import type { VerifySource } from '../host/verify/index.js'
-import { port, positive, type Invocation, type ServeCommand } from './command-spec.js'
+import { port, type Invocation, type ServeCommand } from './command-spec.js'
 import { CliError, dim, explain } from './output.js'
-import { checkTarget, exitCodeOf, openVerifySource, type VerifyCliOptions } from './verify.js'
+import { checkTarget, exitCodeOf, openVerifySource, SOURCE_OPTIONS, type VerifyCliOptions } from './verify.js'
 
 const CLOSE_GRACE_MS = 5000
 
@@ -21,12 +21,7 @@ export const exploreCommand: ServeCommand = {
   options: [
     { flags: '--port <port>', description: 'Port for the page; 0 picks a free port', default: '0', value: port },
     { flags: '--host <host>', description: 'Address for the page', default: 'localhost' },
-    { flags: '--dir <dir>', description: 'Explore a stopped host\'s directory, offline', defaultText: 'none' },
-    { flags: '--files <key>', description: 'The files archive key you expect (dat://, hyper:// or hex)', defaultText: 'any' },
-    { flags: '--log <key>', description: 'The call log key you expect (dat://, hyper:// or hex)', defaultText: 'any' },
-    { flags: '--bootstrap <nodes>', description: 'With dat://KEY: DHT bootstrap nodes HOST:PORT[,...] (required: the public DHT is never used by default)', repeatable: true, defaultText: 'none' },
-    { flags: '--timeout <seconds>', description: 'How long to wait for the host to answer (with dat://KEY: for peers), in seconds', default: '30', value: positive },
-    { flags: '--allow-engine-mismatch', description: 'Replay even if the log was written by another engine version' }
+    ...SOURCE_OPTIONS
   ],
   check: ({ args: [url], options }) => checkTarget(url, options as VerifyCliOptions),
   serve: ({ args: [url], options }: Invocation) => runExplore(url, options as unknown as ExploreOptions)

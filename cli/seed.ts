@@ -18,8 +18,8 @@ export const seedCommand: ServeCommand = {
   usage: 'seed <key>',
   description: 'Mirror a backend by its call log key: follow, verify and serve it on the Dat network',
   options: [
-    { flags: '--dir <dir>', description: 'Where the mirror keeps its copy of the log and files (required)', defaultText: 'none' },
-    { flags: '--bootstrap <nodes>', description: 'DHT bootstrap nodes HOST:PORT[,...] (required: the public DHT is never used by default)', repeatable: true, defaultText: 'none' },
+    { flags: '--dir <dir>', description: 'Where the mirror keeps its copy of the log and files; required', defaultText: 'none' },
+    { flags: '--bootstrap <nodes>', description: 'DHT bootstrap nodes HOST:PORT[,...], required; the public DHT is never used by default', repeatable: true, defaultText: 'none' },
     { flags: '--allow-engine-mismatch', description: 'Replay even if the log was written by another engine version' }
   ],
   check ({ args: [key], options }) {

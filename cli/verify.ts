@@ -2,7 +2,7 @@
 // stdout: the verdict (one JSON object with --json). stderr: progress (TTY only) and diagnostics.
 import { ClientError } from '../client/node.js'
 import type { RemoteOptions, VerifyDivergence, VerifyReport, VerifySource } from '../host/verify/index.js'
-import { positive, usageLines, type Invocation, type RunCommand } from './command-spec.js'
+import { positive, usageLines, type Invocation, type OptionSpec, type RunCommand } from './command-spec.js'
 import { CliError, dim, explain, green, red, useColour } from './output.js'
 import { isDatTarget, parseBootstrap, parseDatKey, parseSeconds } from './swarm-options.js'
 
@@ -17,18 +17,23 @@ export interface VerifyCliOptions {
   timeout?: number | string
 }
 
+/** Where the log and files come from, and what to expect of them: shared by verify and explore. */
+export const SOURCE_OPTIONS: OptionSpec[] = [
+  { flags: '--dir <dir>', description: 'A stopped host\'s directory, read offline instead of a host <url>', defaultText: 'none' },
+  { flags: '--files <key>', description: 'The files archive key you expect (dat://, hyper:// or hex)', defaultText: 'any' },
+  { flags: '--log <key>', description: 'The call log key you expect (dat://, hyper:// or hex)', defaultText: 'any' },
+  { flags: '--bootstrap <nodes>', description: 'With dat://KEY, required: DHT bootstrap nodes HOST:PORT[,...]; the public DHT is never used by default', repeatable: true, defaultText: 'none' },
+  { flags: '--timeout <seconds>', description: 'How long to wait for the host to answer (with dat://KEY: for peers), in seconds', default: '30', value: positive },
+  { flags: '--allow-engine-mismatch', description: 'Replay even if the log was written by another engine version' }
+]
+
 export const verifyCommand: RunCommand = {
   usage: 'verify [url]',
   description: 'Replicate a host\'s call log and files, replay every call, and prove the state',
   options: [
-    { flags: '--files <key>', description: 'The files archive key you expect (dat://, hyper:// or hex)', defaultText: 'any' },
-    { flags: '--log <key>', description: 'The call log key you expect (dat://, hyper:// or hex)', defaultText: 'any' },
+    ...SOURCE_OPTIONS,
     { flags: '--json', description: 'Print one JSON object' },
-    { flags: '--dir <dir>', description: 'Verify a stopped host\'s directory, offline', defaultText: 'none' },
-    { flags: '--store <dir>', description: 'Keep the replicated cores here, to catch a host that rewrites history later', defaultText: 'a temporary directory' },
-    { flags: '--allow-engine-mismatch', description: 'Replay even if the log was written by another engine version' },
-    { flags: '--bootstrap <nodes>', description: 'With dat://KEY: DHT bootstrap nodes HOST:PORT[,...] (required: the public DHT is never used by default)', repeatable: true, defaultText: 'none' },
-    { flags: '--timeout <seconds>', description: 'How long to wait for the host to answer (with dat://KEY: for peers), in seconds', default: '30', value: positive }
+    { flags: '--store <dir>', description: 'Keep the replicated cores here, to catch a host that rewrites history later', defaultText: 'a temporary directory' }
   ],
   run: ({ args: [url], options }: Invocation) => runVerify(url, options as VerifyCliOptions)
 }
