@@ -5,7 +5,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { writeFile } from 'node:fs/promises'
+import { rm, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { connect } from '../../client/node.js'
 import { CLI_PATH, spawnCli, stopAll, tempDir } from './helpers.js'
@@ -23,6 +23,12 @@ async function until (what: string, ok: () => boolean, text: () => string, ms = 
   }
 }
 
+/** A dev killed by a failing test cannot remove its throwaway directory: the test does, from what dev printed. */
+async function removeThrowaway (output: string): Promise<void> {
+  const dir = /Serving directory (\/\S+)/.exec(output)?.[1]
+  if (dir !== undefined) await rm(dirname(dir), { recursive: true, force: true })
+}
+
 async function call (port: number, method: string): Promise<{ result: unknown, log: unknown, length: unknown }> {
   const client = await connect(`127.0.0.1:${port}`)
   try {
@@ -37,29 +43,34 @@ test('every save starts the script again on a fresh log; a save that does not lo
   const script = join(dir, 'app.js')
   await writeFile(script, V1)
   const dev = await spawnCli(['dev', script, '--port', '0', '--no-repl'], { cwd: dir })
-  assert.ok(!dev.dir.startsWith(dir), `the host directory is a throwaway one, not in the project: ${dev.dir}`)
-  assert.ok(existsSync(dev.dir), 'it exists while dev runs')
-  const first = await call(dev.port, 'inc')
-  assert.is(first.result, 1)
-  assert.is((await call(dev.port, 'inc')).result, 2)
-  await until('the call lines', () => /^call #2 inc\(\) by anonymous: ok in \d+ ms$/m.test(dev.stderr()), dev.stderr)
+  try {
+    assert.ok(!dev.dir.startsWith(dir), `the host directory is a throwaway one, not in the project: ${dev.dir}`)
+    assert.ok(existsSync(dev.dir), 'it exists while dev runs')
+    const first = await call(dev.port, 'inc')
+    assert.is(first.result, 1)
+    assert.is((await call(dev.port, 'inc')).result, 2)
+    await until('the call lines', () => /^call #2 inc\(\) by anonymous: ok in \d+ ms$/m.test(dev.stderr()), dev.stderr)
 
-  await writeFile(script, V2)
-  await until('the reload', () => /^Reloaded app\.js: a fresh call log dat:\/\/[0-9a-f]{64}; methods: inc, reset\.$/m.test(dev.stderr()), dev.stderr)
-  const after = await call(dev.port, 'inc')
-  assert.is(after.result, 101, 'the new source runs, from its own initial state')
-  assert.is.not(after.log, first.log, 'on a fresh call log')
-  assert.is(after.length, 1, 'which holds only its init entry before this call')
-  assert.is((await call(dev.port, 'reset')).result, 0, 'the new method is served on the same port')
+    await writeFile(script, V2)
+    await until('the reload', () => /^Reloaded app\.js: a fresh call log dat:\/\/[0-9a-f]{64}; methods: inc, reset\.$/m.test(dev.stderr()), dev.stderr)
+    const after = await call(dev.port, 'inc')
+    assert.is(after.result, 101, 'the new source runs, from its own initial state')
+    assert.is.not(after.log, first.log, 'on a fresh call log')
+    assert.is(after.length, 1, 'which holds only its init entry before this call')
+    assert.is((await call(dev.port, 'reset')).result, 0, 'the new method is served on the same port')
 
-  await writeFile(script, 'exports.inc = function () {\n  return 1 +\n}\n')
-  await until('the refusal', () => /still serving the previous version of app\.js/.test(dev.stderr()), dev.stderr)
-  assert.match(dev.stderr(), /app\.js has a syntax error: .*\(line 3, column 1\)/)
-  assert.is((await call(dev.port, 'inc')).result, 1, 'the previous version still serves')
+    await writeFile(script, 'exports.inc = function () {\n  return 1 +\n}\n')
+    await until('the refusal', () => /still serving the previous version of app\.js/.test(dev.stderr()), dev.stderr)
+    assert.match(dev.stderr(), /app\.js has a syntax error: .*\(line 3, column 1\)/)
+    assert.is((await call(dev.port, 'inc')).result, 1, 'the previous version still serves')
 
-  assert.equal(await dev.stop(), { code: 0, signal: null })
-  assert.not.ok(existsSync(dirname(dev.dir)), 'the throwaway directory is removed when dev stops')
-  assert.is(dev.stdout(), dev.lines.join('\n') + '\n', 'stdout carries the four start-up lines only (without a REPL)')
+    assert.equal(await dev.stop(), { code: 0, signal: null })
+    assert.not.ok(existsSync(dirname(dev.dir)), 'the throwaway directory is removed when dev stops')
+    assert.is(dev.stdout(), dev.lines.join('\n') + '\n', 'stdout carries the four start-up lines only (without a REPL)')
+  } finally {
+    await dev.stop()
+    await removeThrowaway(dev.stdout())
+  }
 })
 
 test('the REPL on piped stdin: calls run, a reload reconnects `client` to the new methods, the end of input ends dev', async () => {
@@ -87,6 +98,7 @@ test('the REPL on piped stdin: calls run, a reload reconnects `client` to the ne
     assert.not.match(stderr, 'The connection to the host closed', 'a reload is not a lost host')
   } finally {
     child.kill('SIGKILL')
+    await removeThrowaway(stdout)
   }
 })
 
@@ -111,6 +123,7 @@ test('on a terminal: the REPL prompt, a call, and .exit ends dev with exit 0', a
     assert.is(await exited, 0, '.exit ends dev')
   } finally {
     child.kill('SIGKILL')
+    await removeThrowaway(text())
   }
 })
 
