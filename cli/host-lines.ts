@@ -2,7 +2,7 @@
 // line per lifecycle event (how it started, a recovery, a call that hit a limit, the shutdown), which stays.
 //   call #12 increment() by anonymous: ok in 3 ms
 //   call #13 add() by key 3f9a1c2e…: TypeError in 2 ms
-//   limit: call #14 bomb() by anonymous ran out of memory (OutOfMemoryError); the engine was rebuilt, its in-memory state starts fresh
+//   limit: call #14 bomb() by anonymous ran out of memory (OutOfMemoryError); the script's memory is as it was before the call
 import { CallErrorName } from '../engine/index.js'
 import type { CallEntry, Host, LoggedCall } from '../host/index.js'
 import { dim, red } from './output.js'
@@ -49,9 +49,8 @@ export class HostLines {
     const call = `call #${index} ${entry.method}() by ${callerOf(entry)}`
     const limit = entry.error === undefined ? undefined : LIMITS[entry.error.name]
     if (limit !== undefined) {
-      const after = entry.rebuilt === true
-        ? '; the engine was rebuilt, its in-memory state starts fresh'
-        : entry.error!.name === ENTRY_TOO_LARGE ? '; it had no effect on the files' : ''
+      // The engine puts the script's memory back after a limit hit; an entry too large leaves the files alone.
+      const after = entry.error!.name === ENTRY_TOO_LARGE ? '; it had no effect on the files' : '; the script\'s memory is as it was before the call'
       this.write(`${red('limit:')} ${call} ${limit} (${entry.error!.name})${after}`)
       return
     }
