@@ -113,7 +113,8 @@ class EngineThread implements FileBridge {
     const head: FromWorker = { t: 'records', records: [], done }
     if (stopped !== null) head.stopped = { code: stopped.code, message: stopped.message }
     if (this.logs.length > 0) head.logs = this.takeLogs()
-    const json = JSON.stringify(head).replace('"records":[]', `"records":[${records.join(',')}]`)
+    // (A function, not a string: a '$' in a result must not be read as a replacement pattern.)
+    const json = JSON.stringify(head).replace('"records":[]', () => `"records":[${records.join(',')}]`)
     this.endpoint.send({ json })
   }
 
@@ -140,7 +141,6 @@ class EngineThread implements FileBridge {
       this.send({ t: 'failed', code: 'DISPOSE_FAILED', message: `QuickJS failed to free the script's instance: ${(err as Error).message}` })
     }
   }
-
 
   perform (name: string, args: unknown[], data: Uint8Array | undefined): FileAnswer {
     const request: FromWorker = { t: 'file', name, args }
