@@ -7,7 +7,8 @@ import type { CallInput, FileAnswer, FileBridge, Outcome } from './call-runner.j
 import { WorkerEndpoint, type ChannelInit, type Message } from './channel.js'
 import { decodeCheckpoint, encodeCheckpoint } from './checkpoint-file.js'
 import { EngineError } from './errors.js'
-import { disposePrepared, prepare, type Prepared } from './instance.js'
+import { prepare, type Prepared } from './instance.js'
+import { Pristine } from './pristine.js'
 import type { FromWorker, LoadOptions, LogLine, ToWorker } from './protocol.js'
 import { Sandbox } from './sandbox.js'
 import { adoptCompiled, type CompiledWasm } from './wasm.js'
@@ -26,6 +27,9 @@ const RECORDS_EVERY_MS = 10
 class EngineThread implements FileBridge {
   private readonly endpoint: WorkerEndpoint
   private prepared: Prepared | null = null
+  /** The current instance as prepare() made it, and whether the last engine left it to be put back so. */
+  private pristine: Pristine | null = null
+  private resettable = false
   private sandbox: Sandbox | null = null
   private logs: LogLine[] = []
   private logChars = 0
@@ -55,10 +59,18 @@ class EngineThread implements FileBridge {
     }
   }
 
-  /** Prepares a fresh instance and tells the caller it can load a script. */
+  /**
+   * Readies an instance and tells the caller it can load a script: one never used, the last one put
+   * back as it was prepared, or a new one.
+   */
   private async ready (): Promise<void> {
-    if (this.prepared !== null) disposePrepared(this.prepared)
-    this.prepared = await prepare()
+    if (this.prepared === null && this.pristine !== null && this.resettable) {
+      this.prepared = this.pristine.reset()
+    } else if (this.prepared === null) {
+      this.prepared = await prepare()
+      this.pristine = Pristine.capture(this.prepared)
+    }
+    this.resettable = false
     this.send({ t: 'ready', probes: wasmProbes()! })
   }
 
@@ -130,10 +142,18 @@ class EngineThread implements FileBridge {
     this.send({ t: 'failed', code, message: (err as Error).message })
   }
 
-  /** Frees the script's instance; a leaked handle makes QuickJS abort here, and the caller hears of it. */
+  /**
+   * Ends the engine: its instance is left to be put back as it was prepared, or freed (a leaked
+   * handle makes QuickJS abort then, and the caller hears of it).
+   */
   private close (): void {
     const sandbox = this.sandbox
     this.sandbox = null
+    if (sandbox !== null && this.pristine?.canReset(sandbox.instance) === true) {
+      sandbox.abandon()
+      this.resettable = true
+      return this.send({ t: 'closed' })
+    }
     try {
       sandbox?.dispose()
       this.send({ t: 'closed' })
