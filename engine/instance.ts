@@ -44,13 +44,6 @@ export async function prepare (): Promise<Prepared> {
   return { qjs, rt, ctx, factory }
 }
 
-/** Frees a prepared instance that was never loaded. */
-export function disposePrepared ({ rt, ctx, factory }: Prepared): void {
-  factory.dispose()
-  ctx.dispose()
-  rt.dispose()
-}
-
 export function installPrelude (ctx: QuickJSContext, factory: QuickJSHandle, bridge: Bridge, seeded: boolean): QuickJSHandle {
   // alea is compiled only where it is used: it is a tenth of the cost of creating an engine.
   const alea = seeded
