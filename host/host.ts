@@ -63,7 +63,11 @@ export interface HostOptions {
   syncWrites?: boolean
   /** Read the whole store in the background after start-up, to find damage start-up does not read (default true). */
   audit?: boolean
+  /** Told of each call once its entry is durable: its index in the log, and its time from arrival (queue included). */
+  onCall?: (call: LoggedCall) => void
 }
+
+export interface LoggedCall { index: number, entry: CallEntry, ms: number }
 
 export interface CallContext {
   caller?: string | null
@@ -159,17 +163,20 @@ export class Host {
     if (argsBytes > MAX_ARGS_BYTES) throw HostError.ARGS_TOO_LARGE(method, argsBytes, MAX_ARGS_BYTES)
     const limit = this.options.queueLimit ?? DEFAULT_QUEUE_LIMIT
     if (this.queued > limit) throw HostError.QUEUE_FULL(limit) // queued counts the running call too
+    const arrived = Date.now()
     this.queued++
     const executed = this.chain.then(() => this.execute(method, args, context))
     this.chain = executed.catch(() => {})
     let durable: Promise<void>
     let entry: CallEntry
+    let index: number
     try {
-      ({ entry, durable } = await executed)
+      ({ entry, durable, index } = await executed)
     } finally {
       this.queued--
     }
     await durable
+    this.options.onCall?.({ index, entry, ms: Date.now() - arrived })
     return entry
   }
 
@@ -191,7 +198,7 @@ export class Host {
     }
   }
 
-  private async execute (method: string, args: unknown[], context: CallContext): Promise<{ entry: CallEntry, durable: Promise<void> }> {
+  private async execute (method: string, args: unknown[], context: CallContext): Promise<{ entry: CallEntry, durable: Promise<void>, index: number }> {
     context.beforeRun?.()
     const memory = this.memory!
     const txn = new FilesTransaction(this.pending)
@@ -226,12 +233,12 @@ export class Host {
 
   /** Hands an executed call's entry to the group commit; `counted` tells the memory a call ran (for its checkpoints). */
   private submit (entry: CallEntry, context: CallContext, ms: number, counted = true, block = encodeEntry(entry, LATER_BLOCK),
-    changes: readonly Change[] = [], hashes: ReadonlyArray<Uint8Array | null> = []): { entry: CallEntry, durable: Promise<void> } {
+    changes: readonly Change[] = [], hashes: ReadonlyArray<Uint8Array | null> = []): { entry: CallEntry, durable: Promise<void>, index: number } {
     context.afterRun?.(block.byteLength)
     const durable = this.committer.submit(entry, block, changes, hashes)
-    this.nextIndex++
+    const index = this.nextIndex++
     if (counted) this.memory!.afterCall(this.nextIndex, durable, ms)
-    return { entry, durable }
+    return { entry, durable, index }
   }
 
   /** open(), closing whatever it opened when it fails. */

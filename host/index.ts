@@ -3,7 +3,7 @@
 // The rooms beside it build on these names: host/rpc (the network), host/verify (replay and verdict),
 // host/swarm (the Dat network and mirrors).
 export { Host, LOG_CORE_NAME, DEFAULT_QUEUE_LIMIT } from './host.js'
-export type { HostOptions, CallContext, CallOutcome, OpenReport } from './host.js'
+export type { HostOptions, CallContext, CallOutcome, LoggedCall, OpenReport } from './host.js'
 export type { CheckpointPolicy, RestoreReport } from './script-memory.js'
 export { CHECKPOINT_DIR } from './checkpoint-files.js'
 export { NO_EFFECT_ERRORS, hadNoEffect, asLogged, beginsEmptyMemory } from './limit-hit.js'

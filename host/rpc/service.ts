@@ -9,6 +9,8 @@ import type { Service } from './dispatch.js'
 export interface ServiceOptions {
   /** Take unsigned calls (default true); false refuses them with -32003 (exec --no-anonymous). */
   allowAnonymous?: boolean
+  /** Told of each call the host refused before running it (a bad signature, a full queue, shutting down). */
+  onRefused?: (method: string, err: Error) => void
 }
 
 /** Serves an open host: its methods, its handshake, its calls, and read-only replication of its cores. */
@@ -23,8 +25,9 @@ export function hostService (host: Host, opts: ServiceOptions = {}): Service {
         const entry = await host.call(method, params, { ...admitted, beforeRun: ctx.beforeRun, afterRun: ctx.afterRun })
         return entry.error !== undefined ? { error: entry.error } : { result: entry.result ?? null }
       } catch (err) {
-        if (err instanceof EngineError && err.code === 'INVALID_ARGS') throw HostError.INVALID_PARAMS(err.message)
-        throw err
+        const refusal = err instanceof EngineError && err.code === 'INVALID_ARGS' ? HostError.INVALID_PARAMS(err.message) : err
+        if (refusal instanceof HostError) opts.onRefused?.(method, refusal)
+        throw refusal
       }
     },
     replicate: (stream: Duplex) => { replicateCores(host.store, stream, { isInitiator: false }) }
