@@ -34,7 +34,7 @@ const LIMITS: Record<string, string> = {
 function describeRestore (r: RestoreReport): string {
   const from = r.checkpoint === null ? 'the log' : `a checkpoint at entry ${r.checkpoint}`
   const calls = r.replayed === 1 ? '1 call' : `${r.replayed} calls`
-  return `Its memory was restored from ${from}: replayed ${calls} in ${(r.ms / 1000).toFixed(2)} s${r.skipped > 0 ? ` (skipped ${r.skipped} that had no effect)` : ''}.`
+  return `The script's memory was restored from ${from}: replayed ${calls} in ${(r.ms / 1000).toFixed(2)} s${r.skipped > 0 ? ` (skipped ${r.skipped} that had no effect)` : ''}.`
 }
 
 /** The lines one host prints; hand onCall, onRefused and warn to the Host and its service. */
@@ -82,9 +82,15 @@ export class HostLines {
     this.logLength = host.log.length
     const index = this.logLength - 1
     if (host.report.created) this.write(`Started a new call log: entry #${index} (init) holds ${filename}.`)
-    else if (host.report.upgraded) this.write(`Upgraded: ${filename} differs from the script in the log; entry #${index} (upgrade) holds the new source, which starts with empty memory and the files as they are.`)
-    else if (host.report.restored !== null) this.write(`Restarted on the existing call log: entry #${index} (restart, restored). ${describeRestore(host.report.restored)}`)
-    else this.write(`Restarted on the existing call log: entry #${index} (restart, not restored): the script starts with empty memory${asked.fresh === true ? ' (--fresh)' : ''}; the files are as they were.`)
+    else if (host.report.upgraded) {
+      this.write(`Upgraded: ${filename} differs from the script in the log; entry #${index} (upgrade) holds the new source.`)
+      this.write('The new script starts with empty memory; the files are as they were.')
+    }
+    else {
+      this.write(`Restarted on the existing call log: entry #${index} (restart).`)
+      const restored = host.report.restored
+      this.write(restored !== null ? describeRestore(restored) : `The script starts with empty memory${asked.fresh === true ? ' (--fresh)' : ''}; the restart entry says so, and the files are as they were.`)
+    }
     if (asked.upgrade === true && !host.report.created && !host.report.upgraded) this.write(`--upgrade: ${filename} is the script the log already runs, so this is a plain restart.`)
   }
 

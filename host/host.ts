@@ -155,8 +155,9 @@ export class Host {
   /** Runs a call under the script-wide lock; resolves once its entry and file changes are durable. */
   async call (method: string, args: unknown[] = [], context: CallContext = {}): Promise<CallOutcome> {
     if (this.closing !== null) throw HostError.HOST_CLOSING()
-    if (!this.opened) throw HostError.HOST_NOT_READY()
+    // Unavailable first: while a full disk reopens the store, the session is closed but calls are refused as DISK_FULL.
     if (this.unavailable !== null) throw this.unavailable
+    if (!this.opened) throw HostError.HOST_NOT_READY()
     const { methods } = this.memory!.engine
     if (!methods.includes(method)) throw EngineError.METHOD_NOT_FOUND(method, methods)
     const argsBytes = jsonBytes(args)

@@ -262,6 +262,8 @@ export class ScriptMemory {
     this.latest = { length, bytes }
     try {
       await durable
+      // A log that is shorter than the memory (its core was truncated under the host) has no tree hash to name.
+      if (this.options.log.length < length) throw new Error(`the call log has ${this.options.log.length} entries, fewer than the ${length} the memory covers`)
       const treeHash = (await this.options.log.core.treeHash(length)).toString('hex')
       await this.disk.write({ logKey: this.options.log.key, length, treeHash }, bytes)
     } catch (err) {
