@@ -30,7 +30,15 @@ export interface ReplayCount { replayed: number, skipped: number, ms: number }
 const PROGRESS_MS = 1000
 const TICK = 1024
 
-/** Replays entries from..to-1 into the engine; throws RESTORE_DIVERGED at the first call that ends otherwise. */
+/** Calls replayed together at most: they cross to the engine's worker as one batch. */
+const WINDOW = 512
+
+/**
+ * Replays entries from..to-1 into the engine; throws RESTORE_DIVERGED at the first call that ends otherwise.
+ * Consecutive calls whose entries log no file changes start from the same files version and see the same
+ * files, so they are queued together (one crossing to the engine's worker per batch, not per call) over one
+ * shared transaction, which must end with no changes. A call that logged changes runs alone, over its own.
+ */
 export async function replayLog (range: ReplayRange): Promise<ReplayCount> {
   const { log, drive, engine, from, to } = range
   const started = performance.now()
@@ -38,14 +46,40 @@ export async function replayLog (range: ReplayRange): Promise<ReplayCount> {
   const files = new PendingFiles(base)
   const progress = new Progress(to - from, started, range.progress)
   const count: ReplayCount = { replayed: 0, skipped: 0, ms: 0 }
+  let window: Array<{ entry: CallEntry, index: number }> = []
+  // One window runs in the engine while the log is read for the next.
+  let inFlight: Promise<void> | null = null
+  const settle = async () => {
+    const running = inFlight
+    inFlight = null
+    await running
+  }
+  const flush = async () => {
+    if (window.length === 0) return
+    const batch = window
+    window = []
+    await settle()
+    base.version = batch[0].entry.filesVersion
+    const tx = new FilesTransaction(files)
+    range.useFiles(tx)
+    inFlight = replayWindow(engine, batch, tx).then(() => { count.replayed += batch.length })
+    inFlight.catch(() => {}) // awaited by settle()
+  }
   let index = from
   try {
     for await (const entry of log.read(from, to)) {
       if (entry.type !== 'call') {
+        await flush()
+        await settle()
         if (beginsEmptyMemory(entry)) throw HostError.LOG_CORRUPT(log.key, `entry ${index} starts the script's memory afresh, inside the stretch of log being restored from entry ${from}`)
       } else if (hadNoEffect(entry)) {
         count.skipped++
+      } else if (entry.changes.length === 0) {
+        if (window.length > 0 && (window.length >= WINDOW || window[0].entry.filesVersion !== entry.filesVersion)) await flush()
+        window.push({ entry, index })
       } else {
+        await flush()
+        await settle()
         base.version = entry.filesVersion - entry.changes.length
         const tx = new FilesTransaction(files)
         range.useFiles(tx)
@@ -57,12 +91,36 @@ export async function replayLog (range: ReplayRange): Promise<ReplayCount> {
       index++
       if (index % TICK === 0) progress.tick(index - from)
     }
+    await flush()
+    await settle()
   } finally {
+    await (inFlight as Promise<void> | null)?.catch(() => {})
     await base.close()
   }
   count.ms = performance.now() - started
   progress.done(to - from)
   return count
+}
+
+/** Calls that logged no file changes, queued together over one transaction: each must end as logged, and none may change a file. */
+async function replayWindow (engine: Engine, batch: Array<{ entry: CallEntry, index: number }>, tx: FilesTransaction): Promise<void> {
+  const logged = batch.map(({ entry }) => toCallRecord(entry))
+  const settled = await Promise.allSettled(batch.map(({ entry }, i) => engine.call(entry.method, entry.args, { caller: entry.caller, replay: logged[i] })))
+  for (let i = 0; i < batch.length; i++) {
+    const { entry, index } = batch[i]
+    const outcome = settled[i]
+    if (outcome.status === 'rejected') {
+      const err = outcome.reason as Error
+      throw HostError.RESTORE_DIVERGED(index, entry.method, 'error', entry.error ?? null, { name: err.name, message: err.message })
+    }
+    const diff = compareRecords(logged[i], asLogged(outcome.value))
+    if (diff !== null) throw HostError.RESTORE_DIVERGED(index, entry.method, diff.field, diff.expected, diff.actual)
+  }
+  const changed = tx.changes()
+  if (changed.length > 0) {
+    const { entry, index } = batch[0]
+    throw HostError.RESTORE_DIVERGED(index, entry.method, 'changes', `no file changes in entries ${index} to ${index + batch.length - 1}, as logged`, `changes to ${changed.map(([path]) => path).join(', ')}`)
+  }
 }
 
 /** One call, replayed: its net file changes, after checking it ended as its entry says. */
