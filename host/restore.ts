@@ -28,7 +28,6 @@ export interface ReplayRange {
 export interface ReplayCount { replayed: number, skipped: number, ms: number }
 
 const PROGRESS_MS = 1000
-const TICK = 1024
 
 /** Calls replayed together at most: they cross to the engine's worker as one batch. */
 const WINDOW = 512
@@ -62,7 +61,11 @@ export async function replayLog (range: ReplayRange): Promise<ReplayCount> {
     base.version = batch[0].entry.filesVersion
     const tx = new FilesTransaction(files)
     range.useFiles(tx)
-    inFlight = replayWindow(engine, batch, tx).then(() => { count.replayed += batch.length })
+    const through = batch[batch.length - 1].index + 1 - from
+    inFlight = replayWindow(engine, batch, tx).then(() => {
+      count.replayed += batch.length
+      progress.tick(through)
+    })
     inFlight.catch(() => {}) // awaited by settle()
   }
   let index = from
@@ -89,7 +92,7 @@ export async function replayLog (range: ReplayRange): Promise<ReplayCount> {
         count.replayed++
       }
       index++
-      if (index % TICK === 0) progress.tick(index - from)
+      if (window.length === 0 && inFlight === null) progress.tick(index - from)
     }
     await flush()
     await settle()
@@ -152,6 +155,7 @@ function differingPaths (logged: readonly LogChange[], replayed: readonly Change
 /** Progress on a replay: silent for its first second, then a line a second, and one at the end. */
 class Progress {
   private shownAt = 0
+  private shown = -1
 
   constructor (private readonly total: number, private readonly started: number, private readonly write: (line: string) => void) {}
 
@@ -159,11 +163,12 @@ class Progress {
     const now = performance.now()
     if (now - this.started < PROGRESS_MS || now - this.shownAt < PROGRESS_MS) return
     this.shownAt = now
+    this.shown = done
     this.write(this.line(done, now))
   }
 
   done (done: number): void {
-    if (this.shownAt !== 0) this.write(this.line(done, performance.now()))
+    if (this.shownAt !== 0 && this.shown !== done) this.write(this.line(done, performance.now()))
   }
 
   private line (done: number, now: number): string {

@@ -64,7 +64,7 @@ test('a host started from its checkpoint behaves byte for byte like one that rep
   // Two logs of the same calls; one host keeps checkpoints, the other never writes one.
   const kept = await open(ctx, 'kept')
   const replayed = await open(ctx, 'replayed', [], { checkpoints: false })
-  const [a, b] = await Promise.all([run(kept, 1, 301), run(replayed, 1, 301)])
+  const [a, b] = await Promise.all([run(kept, 1, 101), run(replayed, 1, 101)])
   assert.equal(a, b, 'the two hosts agree before the restart')
   await close(ctx, kept)
   await close(ctx, replayed)
@@ -76,8 +76,8 @@ test('a host started from its checkpoint behaves byte for byte like one that rep
   assert.ok(fromCheckpoint.report.restored?.checkpoint != null, 'one started from its checkpoint')
   assert.is(fromCheckpoint.report.restored?.replayed, 0, 'and replayed nothing')
   assert.is(fromLog.report.restored?.checkpoint, null, 'the other replayed its log')
-  assert.ok(fromLog.report.restored!.replayed >= 300, `all of it (${fromLog.report.restored!.replayed} calls)`)
-  const [c, d] = await Promise.all([run(fromCheckpoint, 301, 1301), run(fromLog, 301, 1301)])
+  assert.ok(fromLog.report.restored!.replayed >= 100, `all of it (${fromLog.report.restored!.replayed} calls)`)
+  const [c, d] = await Promise.all([run(fromCheckpoint, 101, 1101), run(fromLog, 101, 1101)])
   assert.is(c.length, 1027, '1,000 steps and 27 limit hits')
   for (let i = 0; i < c.length; i++) assert.equal(c[i], d[i], `call ${i} after the restart: result, error, gas, changes and state root agree`)
 })
@@ -85,7 +85,7 @@ test('a host started from its checkpoint behaves byte for byte like one that rep
 test('a torn or altered checkpoint, or one the engine refuses, is ignored with a warning and the log is replayed', async (ctx) => {
   const first = await open(ctx, 'host')
   const control = await open(ctx, 'control', [], { checkpoints: false })
-  await Promise.all([run(first, 1, 201), run(control, 1, 201)])
+  await Promise.all([run(first, 1, 101), run(control, 1, 101)])
   await close(ctx, first)
   const disk = new CheckpointFiles(join(ctx.root, 'host'))
   const [newest, ...older] = await disk.names()
@@ -121,7 +121,7 @@ test('a torn or altered checkpoint, or one the engine refuses, is ignored with a
   const refused = await open(ctx, 'host', warnings, { checkpoints: false })
   assert.ok(warnings.some((w) => w.includes(`Ignored the memory checkpoint ${disk.dir}/`)), `the engine refused it, and the host said so: ${warnings.join(' | ')}`)
   assert.is(refused.report.restored?.checkpoint, null, 'the refused checkpoint was not used')
-  const [after, expected] = await Promise.all([run(refused, 201, 261), run(control, 201, 261)])
+  const [after, expected] = await Promise.all([run(refused, 101, 161), run(control, 101, 161)])
   assert.equal(after, expected, 'the memory is what the log made it: the next calls agree with a host that never had a checkpoint')
 })
 
