@@ -2,8 +2,10 @@
 // each with the log length it covers. They are a cache only: never in the log, never needed by verify, and
 // a start-up that cannot trust one replays the log instead (script-memory.ts).
 //
-// A file is  "NVMSMEMO" | u32 header length | header (JSON) | the engine's checkpoint | sha256 of all before
-// and is written torn-proof: to a temporary name, fsynced, renamed into place, and the directory fsynced.
+// A file is  "NVMSMEMO" | u32 header length | header (JSON) | the engine's checkpoint | sha256
+// where the sha256 covers the magic, the header and the engine bytes' length: the engine checks its own
+// bytes (createEngine refuses a torn or altered checkpoint), so they are not hashed twice. Files are written
+// torn-proof: to a temporary name, fsynced, renamed into place, and the directory fsynced.
 // The header names the call log (key), the length covered and the log's tree hash at that length, so a
 // checkpoint of another log, or of a history the log no longer extends, is never used.
 import { createHash } from 'node:crypto'
@@ -33,7 +35,12 @@ export interface CheckpointHeader {
 /** A checkpoint file's content, once its checksum and header check out. */
 export interface CheckpointFile { name: string, header: CheckpointHeader, engine: Uint8Array }
 
-const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest()
+/** The file's checksum: the magic, the header's length and bytes, and how many engine bytes follow. */
+function digest (size: Uint8Array, header: Uint8Array, engineBytes: number): Buffer {
+  const length = Buffer.alloc(8)
+  length.writeBigUInt64LE(BigInt(engineBytes))
+  return createHash('sha256').update(MAGIC).update(size).update(header).update(length).digest()
+}
 
 export class CheckpointFiles {
   readonly dir: string
@@ -50,7 +57,7 @@ export class CheckpointFiles {
     const headerBytes = Buffer.from(JSON.stringify({ format: FORMAT, ...header }))
     const size = Buffer.alloc(4)
     size.writeUInt32LE(headerBytes.byteLength)
-    const hash = createHash('sha256').update(MAGIC).update(size).update(headerBytes).update(engine).digest()
+    const hash = digest(size, headerBytes, engine.byteLength)
     const fd = await durableFs.open(temp, 'w')
     try {
       let at = 0
@@ -88,9 +95,10 @@ export class CheckpointFiles {
     const bytes = await fs.readFile(join(this.dir, name))
     if (bytes.byteLength < MAGIC.byteLength + 4 + DIGEST || !bytes.subarray(0, MAGIC.byteLength).equals(MAGIC)) throw new Error('it is not a nodevms memory checkpoint')
     const body = bytes.subarray(0, bytes.byteLength - DIGEST)
-    if (!sha256(body).equals(bytes.subarray(bytes.byteLength - DIGEST))) throw new Error('its checksum does not match (a torn or altered file)')
     const headerEnd = MAGIC.byteLength + 4 + body.readUInt32LE(MAGIC.byteLength)
-    if (headerEnd > body.byteLength) throw new Error('its header is cut short')
+    if (headerEnd > body.byteLength) throw new Error('its header is cut short (a torn file)')
+    const expected = digest(body.subarray(MAGIC.byteLength, MAGIC.byteLength + 4), body.subarray(MAGIC.byteLength + 4, headerEnd), body.byteLength - headerEnd)
+    if (!expected.equals(bytes.subarray(bytes.byteLength - DIGEST))) throw new Error('its checksum does not match (a torn or altered file)')
     let header: CheckpointHeader
     try {
       header = JSON.parse(body.toString('utf8', MAGIC.byteLength + 4, headerEnd)) as CheckpointHeader
