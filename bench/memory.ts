@@ -161,12 +161,14 @@ export async function benchMemory (quick: boolean): Promise<BenchResult[]> {
     const replayMs = median(replay)
     const rollbackMs = await rollbackCost(dir, quick ? 10 : 30)
     const checkpoint = await checkpointCost(10, quick ? 5 : 15)
+    // Rounds alternate which goes first, so drift and warm-up hit both; the medians are compared.
     const ms = quick ? 1500 : 4000
     const on: number[] = []
     const off: number[] = []
-    for (let round = 0; round < (quick ? 1 : 3); round++) {
-      off.push(await heavyRate(join(root, 'heavy-off'), false, ms))
-      on.push(await heavyRate(join(root, 'heavy-on'), true, ms))
+    for (let round = 0; round < (quick ? 2 : 5); round++) {
+      const measure = async (checkpoints: boolean) => (checkpoints ? on : off).push(await heavyRate(join(root, checkpoints ? 'heavy-on' : 'heavy-off'), checkpoints, ms))
+      await measure(round % 2 === 0)
+      await measure(round % 2 !== 0)
     }
     const onRate = median(on)
     const offRate = median(off)

@@ -5,13 +5,15 @@
 // A file is  "NVMSMEMO" | u32 header length | header (JSON) | the engine's checkpoint | sha256
 // where the sha256 covers the magic, the header and the engine bytes' length: the engine checks its own
 // bytes (createEngine refuses a torn or altered checkpoint), so they are not hashed twice. Files are written
-// torn-proof: to a temporary name, fsynced, renamed into place, and the directory fsynced.
+// to a temporary name and renamed into place, but not fsynced: a cache need not survive a power cut, and a
+// file one left torn or zeroed fails those checks and is ignored, while syncing megabytes would hold up the
+// host's own syncs of the log on the same disk.
 // The header names the call log (key), the length covered and the log's tree hash at that length, so a
 // checkpoint of another log, or of a history the log no longer extends, is never used.
 import { createHash } from 'node:crypto'
 import fs from 'node:fs/promises'
 import { join } from 'node:path'
-import { durableFs, syncDirectory } from './durable-fs.js'
+import { durableFs } from './durable-fs.js'
 
 export const CHECKPOINT_DIR = 'checkpoints'
 const MAGIC = Buffer.from('NVMSMEMO')
@@ -65,7 +67,6 @@ export class CheckpointFiles {
         await durableFs.write(fd, part, at)
         at += part.byteLength
       }
-      await durableFs.fsync(fd)
     } catch (err) {
       await durableFs.close(fd).catch(() => {})
       await fs.rm(temp, { force: true })
@@ -73,7 +74,6 @@ export class CheckpointFiles {
     }
     await durableFs.close(fd)
     await fs.rename(temp, join(this.dir, name))
-    await syncDirectory(this.dir)
     for (const old of (await this.names()).slice(KEEP)) await fs.rm(join(this.dir, old), { force: true })
     return name
   }
