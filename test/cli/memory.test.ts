@@ -39,7 +39,7 @@ async function verifyDir (dir: string): Promise<{ ok: boolean, calls: number, li
   return JSON.parse(r.stdout)
 }
 
-test('the seed\'s counter.js goes 1, 2, SIGTERM, 3; --fresh starts it at 1; verify passes', async () => {
+async function counterRestarts (): Promise<void> {
   const cwd = await tempDir()
   const script = join(cwd, 'counter.js')
   await copyFile(join(FIXTURES, 'counter.js'), script)
@@ -66,9 +66,9 @@ test('the seed\'s counter.js goes 1, 2, SIGTERM, 3; --fresh starts it at 1; veri
   await after.stop()
   const report = await verifyDir(join(cwd, 'counter'))
   assert.equal([report.calls, report.restarts], [5, 3], 'every call and restart was replayed')
-})
+}
 
-test('SIGKILL in the middle of a burst: the next call continues from the last logged result', async () => {
+async function killedMidBurst (): Promise<void> {
   const cwd = await tempDir()
   const script = join(cwd, 'counter.js')
   await copyFile(join(FIXTURES, 'counter.js'), script)
@@ -99,7 +99,7 @@ test('SIGKILL in the middle of a burst: the next call continues from the last lo
   await again.stop()
   const report = await verifyDir(join(cwd, 'counter'))
   assert.is(report.calls, next, 'the next result is one past the last logged call, no more and no less')
-})
+}
 
 // Memory and files side by side; the other methods change both and then hit a limit.
 const LIMITED = `let n = 0
@@ -122,7 +122,7 @@ async function limitHit (call: () => Promise<unknown>): Promise<string> {
   throw new Error('the call did not hit its limit')
 }
 
-test('a memory bomb, an endless loop and a deadline between normal calls leave files and memory untouched, also across a restart', async () => {
+async function limitsLeaveNoTrace (): Promise<void> {
   const cwd = await tempDir()
   const script = join(cwd, 'limited.js')
   await writeFile(script, LIMITED)
@@ -150,9 +150,9 @@ test('a memory bomb, an endless loop and a deadline between normal calls leave f
   await again.stop()
   const report = await verifyDir(dir)
   assert.equal([report.calls, report.limitHits], [10, 3], 'verify counts the three as calls that had no effect, and passes')
-})
+}
 
-test('a changed script is refused (exit 1, both hashes, the ways on); --upgrade logs an upgrade and starts with empty memory', async () => {
+async function changedScript (): Promise<void> {
   const cwd = await tempDir()
   const script = join(cwd, 'counter.js')
   await copyFile(join(FIXTURES, 'counter.js'), script)
@@ -183,6 +183,12 @@ test('a changed script is refused (exit 1, both hashes, the ways on); --upgrade 
   await restarted.stop()
   const report = await verifyDir(dir)
   assert.equal([report.upgrades, report.restarts, report.calls], [1, 1, 4])
+}
+
+// The four stories are independent (each has its own directory and a free port), so their children run at
+// once: the file takes the time of the longest story, not of all four.
+test('counter.js 1, 2, SIGTERM, 3 and --fresh; SIGKILL mid-burst; limit hits that leave no trace; a changed script refused unless --upgrade; verify passes on each', async () => {
+  await Promise.all([counterRestarts(), killedMidBurst(), limitsLeaveNoTrace(), changedScript()])
 })
 
 test.run()
