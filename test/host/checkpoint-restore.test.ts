@@ -125,4 +125,27 @@ test('a torn or altered checkpoint, or one the engine refuses, is ignored with a
   assert.equal(after, expected, 'the memory is what the log made it: the next calls agree with a host that never had a checkpoint')
 })
 
+test('a call too large for a log entry leaves the memory as it was: the host rolls the engine back, from a checkpoint or from the log', async (ctx) => {
+  const source = 'let n = 0\nexports.next = () => ++n\nexports.big = (mib) => { n += 1000; return "x".repeat(mib * 1048576) }\n'
+  for (const checkpoints of [true, false]) {
+    const dir = join(ctx.root, `big-${checkpoints}`)
+    const options = { source, filename: 'big.js', dir, memoryLimit: 256 * 1048576, syncWrites: false, audit: false, warn: () => {}, ...(checkpoints ? {} : { checkpoints: false as const }) }
+    const host = new Host(options)
+    ctx.hosts.push(host)
+    await host.ready()
+    assert.is((await host.call('next')).result, 1)
+    // With checkpoints, one is taken once the host has been idle for a second: the rollback starts from it.
+    if (checkpoints) await new Promise((resolve) => setTimeout(resolve, 1500))
+    const big = await host.call('big', [16])
+    assert.is(big.error?.name, 'EntryTooLargeError', `checkpoints ${checkpoints}: the call was too large for the log`)
+    assert.is((await host.call('next')).result, 2, `checkpoints ${checkpoints}: its effect on the memory was undone`)
+    await close(ctx, host)
+    const again = new Host(options)
+    ctx.hosts.push(again)
+    await again.ready()
+    assert.is((await again.call('next')).result, 3, `checkpoints ${checkpoints}: and a restore skips it`)
+    await close(ctx, again)
+  }
+})
+
 test.run()
