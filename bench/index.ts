@@ -5,6 +5,7 @@ import { benchAuth } from './auth.js'
 import { benchEngine } from './engine.js'
 import { benchExplore } from './explore.js'
 import { benchHost } from './host.js'
+import { benchMemory } from './memory.js'
 import { benchRpc } from './rpc.js'
 import { benchSwarm } from './swarm.js'
 import { benchVerify } from './verify.js'
@@ -13,6 +14,7 @@ import { formatJson, formatTable, type BenchResult } from './report.js'
 const BENCHES: Array<{ prefix: string, run: (quick: boolean) => Promise<BenchResult[]> }> = [
   { prefix: 'engine.', run: benchEngine },
   { prefix: 'host.', run: benchHost },
+  { prefix: 'host.', run: benchMemory },
   { prefix: 'rpc.', run: benchRpc },
   { prefix: 'verify.', run: benchVerify },
   { prefix: 'auth.', run: benchAuth },

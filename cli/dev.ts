@@ -1,5 +1,5 @@
 // nodevms dev <script>: for script authors. The host runs in a throwaway directory; every save of the script
-// starts it again with a fresh call log (under exec, a changed script is an upgrade, logged for good); the
+// starts it again with a fresh call log (under exec, a changed script is refused unless --upgrade logs it for good); the
 // per-call lines are on, and a REPL with a connected `client` reads stdin (a terminal or a pipe).
 // The server and its port outlive each reload; the REPL's client reconnects to pick up the new methods.
 import { watch, type FSWatcher } from 'node:fs'
@@ -16,7 +16,7 @@ import { HostLines } from './host-lines.js'
 import { explain } from './output.js'
 import { startReplSession, type ReplSession } from './repl.js'
 
-export interface DevOptions extends Omit<ExecOptions, 'dir' | 'new' | 'swarm' | 'bootstrap' | 'anonymous'> {
+export interface DevOptions extends Omit<ExecOptions, 'dir' | 'fresh' | 'upgrade' | 'swarm' | 'bootstrap' | 'anonymous'> {
   repl?: boolean // --no-repl sets false
 }
 

@@ -19,7 +19,8 @@ export interface ExecOptions {
   gas: number
   memory: number      // MB
   timeout: number     // seconds
-  new?: boolean
+  fresh?: boolean
+  upgrade?: boolean
   quiet?: boolean
   swarm?: boolean
   bootstrap?: string[]
@@ -52,7 +53,8 @@ export const execCommand: ServeCommand = {
     ...LISTEN_OPTIONS,
     { flags: '--dir <dir>', description: 'Host directory: the call log and the files archive', defaultText: './<script name>' },
     ...SCRIPT_OPTIONS,
-    { flags: '--new', description: 'Refuse to start if the script differs from the one in the log' },
+    { flags: '--fresh', description: 'Start the script with empty memory instead of restoring it from the log (the restart entry says so)' },
+    { flags: '--upgrade', description: 'Run a script that differs from the one in the log: logs an upgrade entry; the new script starts with empty memory and the files as they are' },
     { flags: '--swarm', description: 'Also publish the call log and files on the Dat network (Hyperswarm); needs --bootstrap' },
     { flags: '--bootstrap <nodes>', description: 'DHT bootstrap nodes HOST:PORT[,...], required with --swarm; the public DHT is never used by default', repeatable: true, defaultText: 'none' },
     { flags: '--no-anonymous', description: 'Refuse unsigned calls: every call must be signed by an identity' },
@@ -129,7 +131,8 @@ export async function runExec (script: string, opts: ExecOptions): Promise<() =>
     filename,
     dir,
     ...hostLimits(opts),
-    refuseUpgrade: opts.new === true,
+    fresh: opts.fresh === true,
+    upgrade: opts.upgrade === true,
     onCall: lines.onCall,
     warn: lines.warn,
     // The store is damaged or failed: the host has stopped taking calls, so the process stops too (exit 1).
@@ -170,7 +173,7 @@ export async function runExec (script: string, opts: ExecOptions): Promise<() =>
   process.stdout.write(`Serving directory ${dir}\n`)
   process.stdout.write(`Files:    dat://${host.filesKey}\n`)
   process.stdout.write(`Call log: dat://${host.callLogKey}\n`)
-  lines.started(host, filename)
+  lines.started(host, filename, { fresh: opts.fresh === true, upgrade: opts.upgrade === true })
   if (swarm !== null) {
     for (const line of hyperLines(host)) process.stdout.write(line + '\n')
     process.stderr.write(`Announced on the Dat network (bootstrap ${bootstrap!.map((n) => `${n.host}:${n.port}`).join(',')})\n`)

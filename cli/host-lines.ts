@@ -4,7 +4,7 @@
 //   call #13 add() by key 3f9a1c2e…: TypeError in 2 ms
 //   limit: call #14 bomb() by anonymous ran out of memory (OutOfMemoryError); the script's memory is as it was before the call
 import { CallErrorName } from '../engine/index.js'
-import type { CallEntry, Host, LoggedCall } from '../host/index.js'
+import type { CallEntry, Host, LoggedCall, RestoreReport } from '../host/index.js'
 import { dim, red } from './output.js'
 
 export interface HostLinesOptions {
@@ -28,6 +28,13 @@ const LIMITS: Record<string, string> = {
   [CallErrorName.GAS_EXHAUSTED]: 'ran out of gas',
   [CallErrorName.DEADLINE_EXCEEDED]: 'ran past its deadline',
   [ENTRY_TOO_LARGE]: 'made a log entry too large to keep'
+}
+
+/** One sentence on how the script's memory was restored. */
+function describeRestore (r: RestoreReport): string {
+  const from = r.checkpoint === null ? 'the log' : `a checkpoint at entry ${r.checkpoint}`
+  const calls = r.replayed === 1 ? '1 call' : `${r.replayed} calls`
+  return `The script's memory was restored from ${from}: replayed ${calls} in ${(r.ms / 1000).toFixed(2)} s${r.skipped > 0 ? ` (skipped ${r.skipped} that had no effect)` : ''}.`
 }
 
 /** The lines one host prints; hand onCall, onRefused and warn to the Host and its service. */
@@ -67,13 +74,24 @@ export class HostLines {
     this.write(`${red('warning:')} ${message}`)
   }
 
-  /** How the host started: a new log, a restart, or an upgrade (the entry it just logged is the last). */
-  started (host: Host, filename: string): void {
+  /**
+   * How the host started: a new log, a restart (its memory restored, or empty with --fresh), or an upgrade
+   * (the entry it just logged is the last).
+   */
+  started (host: Host, filename: string, asked: { fresh?: boolean, upgrade?: boolean } = {}): void {
     this.logLength = host.log.length
     const index = this.logLength - 1
     if (host.report.created) this.write(`Started a new call log: entry #${index} (init) holds ${filename}.`)
-    else if (host.report.upgraded) this.write(`Upgraded: ${filename} differs from the script in the log; entry #${index} (upgrade) holds the new source.`)
-    else this.write(`Restarted on the existing call log: entry #${index} (restart).`)
+    else if (host.report.upgraded) {
+      this.write(`Upgraded: ${filename} differs from the script in the log; entry #${index} (upgrade) holds the new source.`)
+      this.write('The new script starts with empty memory; the files are as they were.')
+    }
+    else {
+      this.write(`Restarted on the existing call log: entry #${index} (restart).`)
+      const restored = host.report.restored
+      this.write(restored !== null ? describeRestore(restored) : `The script starts with empty memory${asked.fresh === true ? ' (--fresh)' : ''}; the restart entry says so, and the files are as they were.`)
+    }
+    if (asked.upgrade === true && !host.report.created && !host.report.upgraded) this.write(`--upgrade: ${filename} is the script the log already runs, so this is a plain restart.`)
   }
 
   /** dev: the script was saved and runs again on a fresh log. */

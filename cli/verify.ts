@@ -152,7 +152,7 @@ export function formatReport (r: VerifyReport): string {
   const lines: string[] = []
   const secs = (r.ms / 1000).toFixed(r.ms < 10_000 ? 2 : 1)
   if (r.ok) {
-    lines.push(`${green('Verified', process.stdout)} ${r.entries} entries: ${r.calls} calls, ${r.oracles} oracle outcomes, ${r.restarts} restarts, ${r.upgrades} upgrades, in ${secs} s`)
+    lines.push(`${green('Verified', process.stdout)} ${r.entries} entries: ${r.calls} calls${r.limitHits > 0 ? ` (${r.limitHits} that hit a limit and had no effect)` : ''}, ${r.oracles} oracle outcomes, ${r.restarts} restarts, ${r.upgrades} upgrades, in ${secs} s`)
   } else {
     const d = r.divergence!
     const where = d.type === 'end' ? `the files archive, after the last entry (${r.entries} entries replayed)` : `entry ${d.index} (${d.type}${d.method !== null ? ` ${d.method}` : ''})`

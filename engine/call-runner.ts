@@ -107,7 +107,7 @@ export class CallRunner {
     } else if (typeof ending === 'string' && ending.startsWith('ok')) {
       record.resultJson = ending.slice(2)
     } else if (typeof ending === 'string' && ending.startsWith('err') && !isOutOfMemoryError(ending)) {
-      record.error = JSON.parse(ending.slice(3)) as { name: string, message: string }
+      record.error = ownError(JSON.parse(ending.slice(3)) as { name: string, message: string })
     } else {
       // 'oom', an uncaught out-of-memory InternalError, or QuickJS could not go on.
       const oom = fault === null || isOutOfMemoryFault(fault)
@@ -208,6 +208,19 @@ export class CallRunner {
       if (jobs.error) jobs.error.dispose()
     }
   }
+}
+
+/** The names that say the engine stopped a call (so it had no effect): a script's own error cannot claim them. */
+const ENGINE_STOPS: ReadonlySet<string> = new Set([CallErrorName.GAS_EXHAUSTED, CallErrorName.DEADLINE_EXCEEDED, CallErrorName.OUT_OF_MEMORY, CallErrorName.ENGINE_FAULT])
+
+/**
+ * An error the script threw, as recorded. One named like an engine stop keeps its effects (it is the
+ * script's own), so it is renamed: otherwise a host, a restore and a verifier that go by the name would
+ * take it for a call that had no effect.
+ */
+function ownError (error: { name: string, message: string }): { name: string, message: string } {
+  if (!ENGINE_STOPS.has(error.name)) return error
+  return { name: 'Error', message: `the script threw an error named ${error.name}, a name only the engine gives: ${error.message}` }
 }
 
 /** An uncaught QuickJS out-of-memory error. */

@@ -14,7 +14,7 @@ const QUICKJS_VERSION: string = require('@jitl/quickjs-wasmfile-release-sync/pac
 
 export const ENGINE_NAME = 'nodevms-quickjs'
 /** Changes whenever replay behaviour could change: the QuickJS build and the engine's own rules. */
-export const ENGINE_VERSION = `1.1.0+quickjs-emscripten.${QUICKJS_VERSION}`
+export const ENGINE_VERSION = `1.2.0+quickjs-emscripten.${QUICKJS_VERSION}`
 
 /** The compiled QuickJS module, its sha256, and where its stack starts (the stack pointer's first value). */
 export interface CompiledWasm { module: WebAssembly.Module, sha256: string, stackTop: number }

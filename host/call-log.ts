@@ -24,11 +24,16 @@ export interface InitEntry {
   filesKey: string
 }
 
-/** The host restarted: in-memory script state starts fresh from the files at filesVersion. */
+/**
+ * The host restarted on the files at filesVersion. With `restored`, the script's memory is what the log
+ * since the last entry that began with empty memory made it (CONTRACT §7); without it (`false`, or logs
+ * written before the field), the script's memory starts empty here.
+ */
 export interface RestartEntry {
   type: 'restart'
   sourceHash: string, engine: EngineInfo, mode: Mode, limits: Limits
   filesVersion: number, stateRoot: string
+  restored?: boolean
 }
 
 /** The host restarted with a new script source. */
@@ -111,7 +116,7 @@ const optional = (check: Check): Check => (v) => v === undefined || check(v)
 const runtime = { sourceHash: hex64, engine, mode, limits }
 const SHAPES: Record<LogEntry['type'], Record<string, Check>> = {
   init: { version: (v) => v === 1, filename: str, source: str, ...runtime, filesKey: hex64 },
-  restart: { ...runtime, filesVersion: count, stateRoot: hex64 },
+  restart: { ...runtime, filesVersion: count, stateRoot: hex64, restored: optional((v) => typeof v === 'boolean') },
   upgrade: { filename: str, source: str, ...runtime, filesVersion: count, stateRoot: hex64 },
   call: {
     method: str, args: Array.isArray, caller: (v) => v === null || str(v), oracles: Array.isArray, gas: count,

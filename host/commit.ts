@@ -16,7 +16,8 @@
 // Each call's batch must land on the filesVersion its entry predicted, checked before the flush; on any
 // failure nothing of the group is written and the host stops taking calls.
 // The index of the newest init/restart/upgrade entry is kept in the log core's user data, written in
-// the same atom as the entry, so start-up (recovery.ts) reads only the tail of the log.
+// the same atom as the entry, so start-up (recovery.ts) reads only the tail of the log; so is where the
+// script's memory and source start (memory-segment.ts).
 import type Hypercore from 'hypercore'
 import type Hyperdrive from 'hyperdrive'
 import { normalizePath } from '../engine/index.js'
@@ -60,6 +61,9 @@ const GROUP_BYTES = 64 * 1024 * 1024
 const GROUP_HISTORY = 4096
 // The user-data key (on the log core) holding the index of the newest lifecycle entry, uint32 LE.
 export const LIFECYCLE_KEY = 'nodevms/lifecycle-index'
+// The user-data key holding, as two uint32 LE, the index of the newest entry that began with empty memory and
+// the index of the newest init or upgrade entry (the script that runs): where a restore starts (memory-segment.ts).
+export const MEMORY_KEY = 'nodevms/memory-segment'
 // Hyperdrive's on-disk layout, which a Hyperdrive reads back: file entries live in its hyperbee under
 // 'files' 0x00 <path> (sub-encoder), with JSON values, and blobs are cut in 64 KiB blocks (hyperblobs).
 const FILES_PREFIX = Buffer.from('files\u0000', 'utf8')
@@ -158,15 +162,21 @@ export class GroupCommitter {
     return new Map(this.counters)
   }
 
-  /** Appends a lifecycle entry (init, restart, upgrade) and records its index; waits for calls first. */
-  async appendLifecycle (entry: LogEntry): Promise<void> {
+  /**
+   * Appends a lifecycle entry (init, restart, upgrade) and records its index, and where the script's memory
+   * and source now start (`segment` gets the entry's index); waits for calls first. Returns the index.
+   */
+  async appendLifecycle (entry: LogEntry, segment: (index: number) => { memoryStart: number, sourceIndex: number }): Promise<number> {
     await this.idle()
     const w = this.writable()
     const index = w.log.length
+    const { memoryStart, sourceIndex } = segment(index)
     await w.log.append([entry])
     await (w.logCore as unknown as UserData).setUserData(LIFECYCLE_KEY, uint32(index))
+    await (w.logCore as unknown as UserData).setUserData(MEMORY_KEY, Buffer.concat([uint32(memoryStart), uint32(sourceIndex)]))
     await w.atom.flush()
     await this.makeDurable()
+    return index
   }
 
   get failed (): Error | null { return this.failure }

@@ -80,8 +80,31 @@ export class HostError extends Error {
     return new HostError(`The call log ${key} in this directory is corrupt: ${detail}. Nothing was changed; keep the directory for inspection and run nodevms verify --dir on a copy.`, 'LOG_CORRUPT', { cause })
   }
 
-  static SCRIPT_CHANGED (dir: string, filename: string): HostError {
-    return new HostError(`${filename} differs from the script in the call log at ${dir}, and --new refuses upgrades. Drop --new to log an upgrade, or choose another --dir.`, 'SCRIPT_CHANGED')
+  static SCRIPT_CHANGED (dir: string, filename: string, logged: string, given: string): HostError {
+    const err = new HostError(`${filename} (sha256 ${given}) is not the script the call log at ${dir} runs (sha256 ${logged}). ` +
+      'To run it on this log, start again with --upgrade: an upgrade entry is logged, the new script starts with empty memory and keeps the files. ' +
+      'To run it on its own, choose another --dir.', 'SCRIPT_CHANGED')
+    err.data = { logged, given }
+    return err
+  }
+
+  // ---- the script's memory (host/script-memory.ts, host/restore.ts) ----
+
+  /** A replayed call did not end as its entry says: the log is damaged or foreign, and nothing is served from it. */
+  static RESTORE_DIVERGED (index: number, method: string, field: string, logged: unknown, replayed: unknown): HostError {
+    const show = (v: unknown) => { const text = JSON.stringify(v) ?? 'nothing'; return text.length > 200 ? text.slice(0, 200) + '…' : text }
+    const err = new HostError(`Cannot restore the script's memory: replaying entry ${index} (${method}) gives another ${field} than the call log records ` +
+      `(log: ${show(logged)}; replay: ${show(replayed)}). The log was not written by this script and engine, or it is damaged, and nodevms ` +
+      'will not serve memory the log does not explain. Start with --fresh to serve with empty memory (the files stay), and run nodevms verify --dir on a copy of the directory to see what differs.', 'RESTORE_DIVERGED')
+    err.data = { index, method, field, logged, replayed }
+    return err
+  }
+
+  /** A restore under other limits or another mode than the memory was built with. */
+  static LIMITS_CHANGED (dir: string, logged: string, given: string): HostError {
+    return new HostError(`The script's memory in ${dir} was built under ${logged}; this start asks for ${given}. Memory is restored by replaying ` +
+      'its calls, which must run under the limits they ran under. Start with the same limits to restore it, or with --fresh to start with ' +
+      'empty memory under the new ones (the files stay).', 'LIMITS_CHANGED')
   }
 
   static NOT_A_NODEVMS_LOG (key: string, index: number, found: string, cause?: unknown): HostError {

@@ -4,20 +4,23 @@
 import type Corestore from 'corestore'
 import Hyperdrive from 'hyperdrive'
 import { reservedMethodReason } from '../client/wire.js'
-import { createEngine, DEFAULT_LIMITS, ENGINE_NAME, ENGINE_VERSION, EngineError } from '../engine/index.js'
-import type { Engine, Files, LogFn } from '../engine/index.js'
+import { DEFAULT_LIMITS, ENGINE_NAME, ENGINE_VERSION, EngineError } from '../engine/index.js'
+import type { LogFn } from '../engine/index.js'
 import { CallLog, encodeEntry, LATER_BLOCK, logChanges, type CallAuth, type CallEntry, type Limits, type Mode } from './call-log.js'
 import { callEntry, MAX_ARGS_BYTES, MAX_ENTRY_BYTES, tooLarge, type FilesPoint } from './call-entry.js'
 import { AcknowledgedWriter, checkAcknowledged, ACKNOWLEDGED_FILE } from './acknowledged.js'
 import { GroupCommitter } from './commit.js'
+import { asLogged, beginsEmptyMemory, hadNoEffect } from './limit-hit.js'
+import { readSegment } from './memory-segment.js'
 import type { LogTail } from './recovery.js'
-import { filesMismatch, lifecycleEntry, prepareHostDir, recoverFromLog } from './start-up.js'
+import { ScriptMemory, type CheckpointPolicy, type RestoreReport } from './script-memory.js'
+import { filesMismatch, prepareHostDir, recoverFromLog, startPlan } from './start-up.js'
 import { DiskFullWatch } from './disk-full.js'
 import { HostStore } from './host-store.js'
 import { StoreAudit } from './store-audit.js'
 import { WalSync } from './wal-sync.js'
 import { readLastCounters } from './counter-snapshot.js'
-import { DriveFiles, FilesTransaction, predictVersion } from './drive-files.js'
+import { DriveFiles, FilesTransaction, predictVersion, type Change } from './drive-files.js'
 import { HostError } from './errors.js'
 import { PendingFiles } from './pending-files.js'
 import { StateRoot } from './state-root.js'
@@ -37,12 +40,18 @@ export interface HostOptions {
   timeoutMs?: number
   /** Calls that may wait behind the running one before new calls are refused (default 1024). */
   queueLimit?: number
-  /** Refuse to start when the script differs from the one in the log (instead of logging an upgrade). */
-  refuseUpgrade?: boolean
+  /** Run a script that differs from the one in the log, logging an upgrade entry (otherwise SCRIPT_CHANGED). */
+  upgrade?: boolean
+  /** Start with empty script memory instead of restoring it from the log (the restart entry says so). */
+  fresh?: boolean
+  /** When checkpoints of the script's memory are written to DIR/checkpoints; false: never. */
+  checkpoints?: CheckpointPolicy | false
   /** Script console output. Default: stderr. */
   log?: LogFn
   /** Host diagnostics (recovery, warnings). Default: stderr. */
   warn?: (message: string) => void
+  /** Progress of a restore that takes more than a second. Default: stderr. */
+  progress?: (line: string) => void
   /**
    * Called when the host stops taking calls for good (its store is damaged or failed): exec exits on it.
    * A full disk is not such a failure: the host refuses calls and reopens the store once there is room.
@@ -72,8 +81,8 @@ export interface CallContext {
 /** What a caller gets back: the logged entry, durable by the time the promise resolves. */
 export type CallOutcome = CallEntry
 
-/** What start-up did, for the CLI to report. */
-export interface OpenReport { created: boolean, upgraded: boolean, recovered: number, warnings: string[] }
+/** What start-up did, for the CLI to report. `restored` says how the script's memory was restored (null: it started empty). */
+export interface OpenReport { created: boolean, upgraded: boolean, recovered: number, restored: RestoreReport | null, warnings: string[] }
 
 /** Bytes of value's JSON; 0 when it is not JSON (the engine then refuses it, with its own message). */
 function jsonBytes (value: unknown): number {
@@ -84,23 +93,13 @@ function jsonBytes (value: unknown): number {
   }
 }
 
-/** The Files the engine sees: the current call's transaction. */
-class CallFiles implements Files {
-  current: Files
-  constructor (initial: Files) { this.current = initial }
-  get (path: string) { return this.current.get(path) }
-  put (path: string, data: Uint8Array) { return this.current.put(path, data) }
-  del (path: string) { return this.current.del(path) }
-  list (dir: string) { return this.current.list(dir) }
-}
-
 export class Host {
   readonly dir: string
   store!: Corestore
   drive!: Hyperdrive
   log!: CallLog
-  report: OpenReport = { created: false, upgraded: false, recovered: 0, warnings: [] }
-  private engine!: Engine
+  report: OpenReport = { created: false, upgraded: false, recovered: 0, restored: null, warnings: [] }
+  private memory: ScriptMemory | null = null
   private hostStore!: HostStore
   private committer!: GroupCommitter
   private audit: StoreAudit | null = null
@@ -108,15 +107,16 @@ export class Host {
   private unavailable: Error | null = null
   private readonly diskFull: DiskFullWatch
   private pending!: PendingFiles
-  private readonly callFiles = new CallFiles(null as unknown as Files)
   private root!: StateRoot
+  // The log index the next executed call's entry gets.
+  private nextIndex = 0
+  // Set once start-up has logged its lifecycle entry, until the session closes.
+  private serving = false
   // Where the files stand after the last executed call (ahead of what is durable while a group is in flight).
   private filesVersion = 0
   private stateRoot = ''
   private chain: Promise<unknown> = Promise.resolve()
   private queued = 0
-  /** The log index the next executed call's entry gets: entries are appended in execution order. */
-  private nextIndex = 0
   private opening: Promise<void> | null = null
   private closing: Promise<void> | null = null
   private readonly options: HostOptions
@@ -137,8 +137,8 @@ export class Host {
 
   get callLogKey (): string { return this.log.key }
   get filesKey (): string { return this.drive.key.toString('hex') }
-  get methods (): string[] { return this.engine.methods }
-  get opened (): boolean { return this.opening !== null && this.engine !== undefined }
+  get methods (): string[] { return this.memory!.engine.methods }
+  get opened (): boolean { return this.serving }
   /** Calls per group commit so far (one atomic write each). */
   get groupSizes (): readonly number[] { return this.committer?.groupSizes ?? [] }
 
@@ -155,9 +155,11 @@ export class Host {
   /** Runs a call under the script-wide lock; resolves once its entry and file changes are durable. */
   async call (method: string, args: unknown[] = [], context: CallContext = {}): Promise<CallOutcome> {
     if (this.closing !== null) throw HostError.HOST_CLOSING()
-    if (!this.opened) throw HostError.HOST_NOT_READY()
+    // Unavailable first: while a full disk reopens the store, the session is closed but calls are refused as DISK_FULL.
     if (this.unavailable !== null) throw this.unavailable
-    if (!this.engine.methods.includes(method)) throw EngineError.METHOD_NOT_FOUND(method, this.engine.methods)
+    if (!this.opened) throw HostError.HOST_NOT_READY()
+    const { methods } = this.memory!.engine
+    if (!methods.includes(method)) throw EngineError.METHOD_NOT_FOUND(method, methods)
     const argsBytes = jsonBytes(args)
     if (argsBytes > MAX_ARGS_BYTES) throw HostError.ARGS_TOO_LARGE(method, argsBytes, MAX_ARGS_BYTES)
     const limit = this.options.queueLimit ?? DEFAULT_QUEUE_LIMIT
@@ -199,30 +201,45 @@ export class Host {
 
   private async execute (method: string, args: unknown[], context: CallContext): Promise<{ entry: CallEntry, durable: Promise<void>, index: number }> {
     context.beforeRun?.()
+    const memory = this.memory!
     const txn = new FilesTransaction(this.pending)
-    this.callFiles.current = txn
-    const record = await this.engine.call(method, args, { caller: context.caller ?? null })
+    memory.files.current = txn
+    const started = performance.now()
+    const record = asLogged(await memory.engine.call(method, args, { caller: context.caller ?? null }))
+    const ms = performance.now() - started
+    const before: FilesPoint = { filesVersion: this.filesVersion, stateRoot: this.stateRoot }
+    // A call that hit a limit has no effect (CONTRACT §7): the engine undid it in memory, its file changes go.
+    if (hadNoEffect(record)) return this.submit(callEntry(record, context.auth, [], before), context, ms)
     const changes = txn.changes()
     const hashes = changes.map(([path]) => txn.hashOf(path))
-    const before: FilesPoint = { filesVersion: this.filesVersion, stateRoot: this.stateRoot }
     const previous = changes.map(([path]) => this.root.hashOf(path))
     changes.forEach(([path], i) => this.root.set(path, hashes[i]))
     const after: FilesPoint = { filesVersion: predictVersion(this.filesVersion, changes), stateRoot: this.root.digest() }
-    let entry = callEntry(record, context.auth, logChanges(changes, hashes), after)
-    let block = encodeEntry(entry, LATER_BLOCK)
+    const entry = callEntry(record, context.auth, logChanges(changes, hashes), after)
+    const block = encodeEntry(entry, LATER_BLOCK)
     if (block.byteLength > MAX_ENTRY_BYTES) {
-      // Too big for one log block: the call is logged with EntryTooLargeError instead, and its changes dropped.
+      // Too big for one log block: logged with EntryTooLargeError instead, with no effect at all. The engine kept
+      // the call's effects in memory, so once the entry is durable the memory is put back as the log says.
       changes.forEach(([path], i) => this.root.set(path, previous[i]))
-      entry = tooLarge(entry, block.byteLength, before)
-      block = encodeEntry(entry, LATER_BLOCK)
-      context.afterRun?.(block.byteLength)
-      return { entry, durable: this.committer.submit(entry, block, [], []), index: this.nextIndex++ }
+      const logged = this.submit(tooLarge(entry, block.byteLength, before), context, ms, false)
+      await logged.durable
+      await memory.rollBack(this.nextIndex)
+      return logged
     }
-    context.afterRun?.(block.byteLength)
     this.filesVersion = after.filesVersion
     this.stateRoot = after.stateRoot
     this.pending.push(changes)
-    return { entry, durable: this.committer.submit(entry, block, changes, hashes), index: this.nextIndex++ }
+    return this.submit(entry, context, ms, true, block, changes, hashes)
+  }
+
+  /** Hands an executed call's entry to the group commit; `counted` tells the memory a call ran (for its checkpoints). */
+  private submit (entry: CallEntry, context: CallContext, ms: number, counted = true, block = encodeEntry(entry, LATER_BLOCK),
+    changes: readonly Change[] = [], hashes: ReadonlyArray<Uint8Array | null> = []): { entry: CallEntry, durable: Promise<void>, index: number } {
+    context.afterRun?.(block.byteLength)
+    const durable = this.committer.submit(entry, block, changes, hashes)
+    const index = this.nextIndex++
+    if (counted) this.memory!.afterCall(this.nextIndex, durable, ms)
+    return { entry, durable, index }
   }
 
   /** open(), closing whatever it opened when it fails. */
@@ -230,7 +247,9 @@ export class Host {
     try {
       await this.open()
     } catch (err) {
-      await this.engine?.close().catch(() => {})
+      const memory = this.memory
+      this.memory = null
+      await memory?.close().catch(() => {})
       await this.closeStorage()
       throw err
     }
@@ -254,7 +273,6 @@ export class Host {
     await this.drive.ready()
     const driveFiles = new DriveFiles(this.drive)
     this.pending = new PendingFiles(driveFiles)
-    this.callFiles.current = this.pending
 
     // A drive with blocks but no log is another tool's: this host writes the init entry before any file.
     if (this.log.length === 0 && this.drive.core.length > 0) throw HostError.DIR_NOT_NODEVMS(this.dir)
@@ -270,30 +288,40 @@ export class Host {
     this.stateRoot = this.root.digest()
     const mismatch = tail === null ? null : filesMismatch(tail.last, { filesVersion: this.filesVersion, stateRoot: this.stateRoot })
     if (mismatch !== null) this.warn(mismatch)
-    // The engine loads before anything is appended, so a script that does not load (or exports a reserved
-    // name) leaves the log as it was.
-    this.engine = await createEngine(this.options.source, {
-      filename: this.options.filename,
-      files: this.callFiles,
-      seeded: this.mode === 'seeded',
-      gasLimit: this.limits.gas,
-      memoryLimit: this.limits.memory,
-      timeoutMs: this.limits.timeoutMs,
-      log: this.options.log
-    })
-    const reserved = this.engine.methods.flatMap((name) => { const reason = reservedMethodReason(name); return reason === null ? [] : [{ name, reason }] })
-    if (reserved.length > 0) throw HostError.RESERVED_METHODS(this.options.filename, reserved)
-    const { source, filename, refuseUpgrade } = this.options
-    const lifecycle = lifecycleEntry(tail?.lifecycle ?? null, {
-      dir: this.dir, source, filename, refuseUpgrade, mode: this.mode, limits: this.limits, filesKey: this.filesKey,
+    const { source, filename, upgrade, fresh } = this.options
+    const plan = startPlan(tail?.lifecycle ?? null, {
+      dir: this.dir, source, filename, upgrade, fresh, mode: this.mode, limits: this.limits, filesKey: this.filesKey,
       files: { filesVersion: this.filesVersion, stateRoot: this.stateRoot }
     })
+    // A restart runs the script under the file name its init or upgrade entry records, as verify does.
+    const segment = plan.entry.type === 'restart' ? await readSegment(this.log, tail!.lifecycleIndex) : null
+    // The engine loads (and the memory is restored) before anything is appended, so a script that does not
+    // load, exports a reserved name or whose log does not replay leaves the log as it was.
+    const memory = new ScriptMemory({
+      dir: this.dir, log: this.log, drive: this.drive, source, filename: segment?.source.filename ?? filename,
+      mode: this.mode, limits: this.limits, live: this.pending, scriptLog: this.options.log, checkpoints: this.options.checkpoints,
+      warn: (message) => this.warn(message),
+      progress: this.options.progress ?? ((line) => process.stderr.write(line + '\n')),
+      betweenCalls: (work) => { this.chain = this.chain.then(work).catch((err) => this.warn(`A checkpoint failed: ${(err as Error).message}`)) }
+    })
+    this.memory = memory
+    if (plan.restore) this.report.restored = await memory.restore(segment!.start, this.log.length)
+    else await memory.startFresh()
+    const reserved = memory.engine.methods.flatMap((name) => { const reason = reservedMethodReason(name); return reason === null ? [] : [{ name, reason }] })
+    if (reserved.length > 0) throw HostError.RESERVED_METHODS(filename, reserved)
+    const lifecycle = plan.entry
     this.report.created = lifecycle.type === 'init'
     this.report.upgraded = lifecycle.type === 'upgrade'
     this.committer.seedCounters(counters)
     await this.committer.open()
-    await this.committer.appendLifecycle(lifecycle)
-    this.nextIndex = this.log.length
+    const emptyMemory = beginsEmptyMemory(lifecycle)
+    const index = await this.committer.appendLifecycle(lifecycle, (at) => ({
+      memoryStart: emptyMemory ? at : segment!.start,
+      sourceIndex: lifecycle.type === 'restart' ? segment!.sourceIndex : at
+    }))
+    memory.started(index, emptyMemory)
+    this.nextIndex = index + 1
+    this.serving = true
   }
 
   private async recoverFromLog (): Promise<LogTail> {
@@ -368,14 +396,18 @@ export class Host {
     this.diskFull.stop()
     await this.opening?.catch(() => {})
     await this.chain
-    await this.closeSession()
+    await this.closeSession(this.unavailable === null)
   }
 
-  private async closeSession (): Promise<void> {
+  /** Closes the engine and the store; with `checkpoint`, the memory is checkpointed first, so the next start is quick. */
+  private async closeSession (checkpoint = false): Promise<void> {
+    this.serving = false
     this.audit?.stop()
     this.audit = null
     await this.committer?.idle()
-    await this.engine?.close().catch(() => {})
+    const memory = this.memory
+    this.memory = null
+    await memory?.close({ checkpoint }).catch((err) => this.warn(`Closing the script's engine: ${(err as Error).message}`))
     await this.closeStorage()
   }
 

@@ -4,6 +4,9 @@
 // host/swarm (the Dat network and mirrors).
 export { Host, LOG_CORE_NAME, DEFAULT_QUEUE_LIMIT } from './host.js'
 export type { HostOptions, CallContext, CallOutcome, LoggedCall, OpenReport } from './host.js'
+export type { CheckpointPolicy, RestoreReport } from './script-memory.js'
+export { CHECKPOINT_DIR } from './checkpoint-files.js'
+export { NO_EFFECT_ERRORS, hadNoEffect, asLogged, beginsEmptyMemory } from './limit-hit.js'
 export { HostError } from './errors.js'
 export { CallLog, sha256Hex, logChanges, sameContent, toCallRecord } from './call-log.js'
 export type { LogEntry, InitEntry, RestartEntry, UpgradeEntry, CallEntry, CallAuth, LogChange, ContentRef, EngineInfo, Limits, Mode } from './call-log.js'

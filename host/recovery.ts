@@ -20,8 +20,9 @@ interface UserData { getUserData (key: string): Promise<Buffer | null> }
 
 /** What start-up learned from the tail of the log. */
 export interface LogTail {
-  /** The newest init, restart or upgrade entry. */
+  /** The newest init, restart or upgrade entry, and its index. */
   lifecycle: LogEntry
+  lifecycleIndex: number
   /** The newest entry of all. */
   last: LogEntry
   /** Call entries, oldest first, whose changes are logged but not on the drive. */
@@ -38,19 +39,18 @@ export async function readTail (log: CallLog, driveVersion: number): Promise<Log
   const hinted = await lifecycleHint(log)
   const unapplied: CallEntry[] = []
   let last: LogEntry | null = null
-  let lifecycle: LogEntry | null = null
   for (let end = log.length; end > 0; end -= WINDOW) {
     const start = Math.max(0, end - WINDOW)
     const entries = await Promise.all(Array.from({ length: end - start }, (_, i) => log.get(start + i)))
     for (let i = entries.length - 1; i >= 0; i--) {
       const entry = entries[i]
       last ??= entry
-      if (entry.type !== 'call') return { lifecycle: lifecycle ?? entry, last, unapplied: unapplied.reverse() }
+      if (entry.type !== 'call') return { lifecycle: entry, lifecycleIndex: start + i, last, unapplied: unapplied.reverse() }
       if (entry.filesVersion > driveVersion) {
         if (entry.changes.length > 0) unapplied.push(entry)
       } else if (hinted !== null && start + i > hinted.index) {
-        lifecycle = hinted.entry // every older entry is on the drive, and the hint names the newest lifecycle
-        return { lifecycle, last, unapplied: unapplied.reverse() }
+        // every older entry is on the drive, and the hint names the newest lifecycle
+        return { lifecycle: hinted.entry, lifecycleIndex: hinted.index, last, unapplied: unapplied.reverse() }
       }
     }
   }

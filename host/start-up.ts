@@ -1,6 +1,6 @@
 // What a host decides from its directory before it takes calls: that the directory may be used, crash
 // recovery from the log (recovery.ts), whether the files are where the log left them, and the lifecycle
-// entry (init, restart or upgrade) this start appends.
+// entry (init, restart or upgrade) this start appends, with whether the script's memory is restored first.
 import { accessSync, constants as fsConstants, mkdirSync, readdirSync } from 'node:fs'
 import type Hyperdrive from 'hyperdrive'
 import { ENGINE_NAME, ENGINE_VERSION, wasmSha256 } from '../engine/index.js'
@@ -44,19 +44,44 @@ export function filesMismatch (last: LogEntry, files: FilesPoint): string | null
 }
 
 export interface StartInput {
-  dir: string, source: string, filename: string, refuseUpgrade?: boolean
+  dir: string, source: string, filename: string
+  /** Run a source that differs from the log's, logging an upgrade (otherwise SCRIPT_CHANGED). */
+  upgrade?: boolean
+  /** Start with empty memory instead of restoring it. */
+  fresh?: boolean
   mode: Mode, limits: Limits, filesKey: string, files: FilesPoint
 }
 
-/** The entry this start appends: init on an empty log, restart for the same source, else upgrade (or SCRIPT_CHANGED). */
-export function lifecycleEntry (previous: LogEntry | null, input: StartInput): LogEntry {
+/** What this start appends, and whether the script's memory is restored before it. */
+export interface StartPlan { entry: LogEntry, restore: boolean }
+
+/**
+ * The entry this start appends: init on an empty log; for the log's own source a restart, restored unless
+ * `fresh` (LIMITS_CHANGED when the memory was built under other limits); for another source an upgrade with
+ * `upgrade`, else SCRIPT_CHANGED naming both sources' hashes.
+ */
+export function startPlan (previous: LogEntry | null, input: StartInput): StartPlan {
   const engine: EngineInfo = { name: ENGINE_NAME, version: ENGINE_VERSION, wasmSha256: wasmSha256() }
   const { source, filename } = input
   const sourceHash = sha256Hex(source)
   const common = { engine, mode: input.mode, limits: input.limits }
-  if (previous === null) return { type: 'init', version: 1, filename, source, sourceHash, ...common, filesKey: input.filesKey }
+  if (previous === null) return { entry: { type: 'init', version: 1, filename, source, sourceHash, ...common, filesKey: input.filesKey }, restore: false }
+  if (previous.type === 'call') throw new Error('startPlan needs the newest lifecycle entry')
   const state = { filesVersion: input.files.filesVersion, stateRoot: input.files.stateRoot }
-  if ('sourceHash' in previous && previous.sourceHash === sourceHash) return { type: 'restart', sourceHash, ...common, ...state }
-  if (input.refuseUpgrade === true) throw HostError.SCRIPT_CHANGED(input.dir, filename)
-  return { type: 'upgrade', filename, source, sourceHash, ...common, ...state }
+  if (previous.sourceHash === sourceHash) {
+    const restored = input.fresh !== true
+    if (restored) {
+      const logged = describeRun(previous.mode, previous.limits)
+      const given = describeRun(input.mode, input.limits)
+      if (logged !== given) throw HostError.LIMITS_CHANGED(input.dir, logged, given)
+    }
+    return { entry: { type: 'restart', sourceHash, ...common, ...state, restored }, restore: restored }
+  }
+  if (input.upgrade !== true) throw HostError.SCRIPT_CHANGED(input.dir, filename, previous.sourceHash, sourceHash)
+  return { entry: { type: 'upgrade', filename, source, sourceHash, ...common, ...state }, restore: false }
+}
+
+/** Mode and limits in words: two runs restore each other's memory only when these are equal. */
+function describeRun (mode: Mode, limits: Limits): string {
+  return `gas ${limits.gas}, memory ${limits.memory / 1048576} MB, timeout ${limits.timeoutMs / 1000} s, ${mode} mode`
 }

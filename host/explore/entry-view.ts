@@ -40,7 +40,7 @@ export function entryRow (entry: LogEntry, index: number, status: EntryStatus): 
       row.note = `${cut(entry.filename, ROW_NAME_CHARS)} (sha256 ${entry.sourceHash.slice(0, 12)}…), ${entry.mode}`
       break
     case 'restart':
-      row.note = `same script (sha256 ${entry.sourceHash.slice(0, 12)}…), files version ${entry.filesVersion}`
+      row.note = `same script (sha256 ${entry.sourceHash.slice(0, 12)}…), ${entry.restored === true ? 'memory restored' : 'empty memory'}, files version ${entry.filesVersion}`
       break
   }
   return row

@@ -10,7 +10,7 @@ export interface VerifyDivergence {
   method: string | null
   caller: string | null
   /** result, error, oracles.length, gas, deadlineGas, rebuilt, auth, changes, files.history, filesVersion, stateRoot,
-   *  sourceHash, source, engine, filesKey, files (the final archive), files.unlogged */
+   *  sourceHash, source, engine, limits (a restored restart under other limits), filesKey, files (the final archive), files.unlogged */
   field: string
   expected: unknown
   actual: unknown
@@ -24,6 +24,8 @@ export interface VerifyReport {
   /** Entries checked and found right. */
   entries: number
   calls: number
+  /** Calls whose entries say they had no effect (they hit a limit): checked, and not run. */
+  limitHits: number
   /** Oracle outcomes the replay used. */
   oracles: number
   restarts: number

@@ -8,11 +8,14 @@
 // signature; that the archive had no changes between the previous entry and this call; the record
 // (result/error, oracle count, gas, deadline, rebuild); the net file changes; that the archive's blocks
 // at those versions are those changes; the files version; the state root.
+// A call that had no effect (it hit a limit: host/limit-hit.ts) is not run: its entry must have no file
+// changes, and the files version and state root where the call before left them. The engine is kept across
+// a restart that restored the script's memory, and replaced by a fresh one at every other lifecycle entry.
 
 import type Hyperdrive from 'hyperdrive'
-import { compareRecords, createEngine, ENGINE_NAME, ENGINE_VERSION, wasmSha256 } from '../../engine/index.js'
+import { compareRecords, createEngine, EngineError, ENGINE_NAME, ENGINE_VERSION, wasmSha256 } from '../../engine/index.js'
 import type { CallRecord, Engine } from '../../engine/index.js'
-import { callEntry, HostError, logChanges, MAX_ENTRY_BYTES, sha256Hex, toCallRecord, tooLarge, type CallEntry, type FilesPoint, type CallLog, type Change, type EngineInfo, type LogEntry, type RestartEntry, type UpgradeEntry } from '../index.js'
+import { asLogged, hadNoEffect, HostError, logChanges, sha256Hex, toCallRecord, type CallEntry, type CallLog, type Change, type EngineInfo, type Limits, type LogEntry, type RestartEntry, type UpgradeEntry } from '../index.js'
 import { AuthChecker } from './auth.js'
 import { compareChanges, compareFinalFiles, driveChanges } from './differences.js'
 import { compareDriveHistory, DriveHistory } from './drive-history.js'
@@ -31,7 +34,6 @@ export interface VerifyOptions {
   onEntry?: (index: number, entry: LogEntry, divergence: VerifyDivergence | null) => void
 }
 
-const ROOT_PLACEHOLDER = '0'.repeat(64) // a state root's length, for measuring a would-be entry
 const PROGRESS_EVERY = 256
 const EMPTY_DRIVE_VERSION = 1 // an empty Hyperdrive reports version 1 (drive-files.ts)
 
@@ -47,8 +49,10 @@ export class LogVerifier {
   private readonly history: DriveHistory
   private readonly warnedEngines = new Set<string>()
   private readonly warnings: string[] = []
-  private readonly counts = { calls: 0, oracles: 0, restarts: 0, upgrades: 0 }
+  private readonly counts = { calls: 0, oracles: 0, restarts: 0, upgrades: 0, limitHits: 0 }
   private engine: Engine | null = null
+  /** The mode and limits the engine runs under: a restored restart must keep them. */
+  private run = ''
   private source = ''
   private filename = ''
   private sourceHash = ''
@@ -136,9 +140,19 @@ export class LogVerifier {
     await this.history.close()
   }
 
+  /**
+   * Closes the replay engine. QuickJS can fail to free an instance after some calls (an engine defect: it aborts
+   * on a leftover object); the calls were already compared, so that changes no verdict and is only a warning.
+   */
   private async closeEngine (): Promise<void> {
-    await this.engine?.close()
+    const engine = this.engine
     this.engine = null
+    try {
+      await engine?.close()
+    } catch (err) {
+      if (!(err instanceof EngineError && err.code === 'DISPOSE_FAILED')) throw err
+      this.warnings.push(`after entry ${this.index - 1}: ${err.message} The entries before were compared; the verdict stands.`)
+    }
   }
 
   /** step(), marking the verifier broken when it throws midway through an entry. */
@@ -168,7 +182,11 @@ export class LogVerifier {
         if (entry.type === 'restart') {
           this.counts.restarts++
           if (entry.sourceHash !== this.sourceHash) return { ...sourceHashMismatch(entry.sourceHash, this.sourceHash), message: 'a restart entry names another script source without an upgrade entry' }
-          return await this.load(this.source, this.filename, entry)
+          if (entry.restored !== true) return await this.load(this.source, this.filename, entry)
+          // The host says it restored the memory: the replayed engine carries on, so its next calls show whether it did.
+          const run = describeRun(entry.mode, entry.limits)
+          if (run !== this.run) return { field: 'limits', expected: this.run, actual: run, message: `a restart that says it restored the script's memory runs under ${run}, but the memory was built under ${this.run}` }
+          return null
         }
         this.counts.upgrades++
         return sourceHashProblem(entry) ?? await this.load(entry.source, entry.filename, entry)
@@ -191,11 +209,12 @@ export class LogVerifier {
   }
 
   /** A fresh engine, as the host started one: in-memory state starts empty, files carry on. */
-  private async load (source: string, filename: string, entry: LogEntry & { mode: string, limits: { gas: number, memory: number, timeoutMs: number } }): Promise<Found | null> {
+  private async load (source: string, filename: string, entry: LogEntry & { mode: string, limits: Limits }): Promise<Found | null> {
     await this.closeEngine()
     this.source = source
     this.filename = filename
     this.sourceHash = sha256Hex(source)
+    this.run = describeRun(entry.mode, entry.limits)
     try {
       this.engine = await createEngine(source, {
         filename, files: this.files, seeded: entry.mode === 'seeded', log: () => {},
@@ -231,6 +250,7 @@ export class LogVerifier {
     if (this.engine === null) throw new Error('unreachable: a call before the engine loaded')
     const denied = this.auth.check(entry, index)
     if (denied !== null) return { field: 'auth', ...denied }
+    if (hadNoEffect(entry)) return await this.noEffect(entry)
     const problem = await this.versionCheck(entry.filesVersion - entry.changes.length, 'call')
     if (problem !== null) return problem
 
@@ -238,19 +258,17 @@ export class LogVerifier {
     let actual: CallRecord
     this.files.begin()
     try {
-      actual = await this.engine.call(entry.method, entry.args, { caller: entry.caller, replay: expected })
+      actual = asLogged(await this.engine.call(entry.method, entry.args, { caller: entry.caller, replay: expected }))
     } catch (err) {
       this.files.discard()
       return { field: 'error', expected: { name: (err as Error).name, message: (err as Error).message }, actual: expected.error ?? null, message: 'the engine failed while replaying the call' }
     }
-    // The host's rule for an entry that would not fit in a log block, applied to the replay (call-entry.ts).
-    const fitted = this.fitted(entry, actual)
-    const diff = compareRecords(fitted, expected) // expected: the replay's value; actual: the log's
+    const diff = compareRecords(actual, expected) // expected: the replay's value; actual: the log's
     if (diff !== null) {
       this.files.discard()
       return { ...diff, message: `the log records another ${diff.field} than the replay gives` }
     }
-    const changes = fitted === actual ? await this.files.commit() : []
+    const changes = await this.files.commit()
     const changed = compareChanges(entry.changes, changes)
     if (changed !== null) {
       return { field: 'changes', ...filesFields(changed), expected: logChanges(changes).map(summary), actual: entry.changes.map(summary), message: `the log records other file changes than the replay makes: ${changed.paths.join(', ')}` }
@@ -269,18 +287,22 @@ export class LogVerifier {
   }
 
   /**
-   * The replayed record as the host logs it: itself, or (when the call's entry would exceed a log block)
-   * the EntryTooLargeError record, whose file changes are then dropped. The would-be entry is measured with
-   * a placeholder state root of the same length, so its size is the host's.
+   * A call whose entry says it had no effect (it hit a limit): it is not run, and its entry must leave the files
+   * exactly where the call before left them. (Whether it really hit its limit is the host's word: logging it so
+   * is the same as refusing the call, which a host can always do.)
    */
-  private fitted (entry: CallEntry, actual: CallRecord): CallRecord {
-    const { changes, hashes } = this.files.pending()
-    const at: FilesPoint = { filesVersion: this.filesVersion + changes.length, stateRoot: ROOT_PLACEHOLDER }
-    const candidate = callEntry(actual, entry.auth, logChanges(changes, hashes), at)
-    const bytes = Buffer.byteLength(JSON.stringify(candidate))
-    if (bytes <= MAX_ENTRY_BYTES) return actual
-    this.files.discard()
-    return toCallRecord(tooLarge(candidate, bytes, { filesVersion: this.filesVersion, stateRoot: this.files.root.digest() }))
+  private async noEffect (entry: CallEntry): Promise<Found | null> {
+    const name = entry.error!.name
+    if (entry.changes.length > 0) {
+      return { field: 'changes', expected: [], actual: entry.changes.map(summary), message: `a call that ended in ${name} has no effect, but the log records ${entry.changes.length} file change(s) for it` }
+    }
+    const problem = await this.versionCheck(entry.filesVersion, 'call')
+    if (problem !== null) return problem
+    const root = this.rootCheck(entry.stateRoot)
+    if (root !== null) return { ...root, message: `a call that ended in ${name} has no effect, but the log gives it another state root than the files it found` }
+    this.counts.calls++
+    this.counts.limitHits++
+    return null
   }
 
   private async historyCheck (before: number, changes: Change[]): Promise<Found | null> {
@@ -312,6 +334,11 @@ export class LogVerifier {
     }
     return null
   }
+}
+
+/** Mode and limits in words: a restored restart must run under the ones its memory was built under. */
+function describeRun (mode: string, limits: Limits): string {
+  return `gas ${limits.gas}, memory ${limits.memory} bytes, timeout ${limits.timeoutMs} ms, ${mode} mode`
 }
 
 /** A finding when an entry's source does not hash to the sourceHash it records. */

@@ -3,7 +3,7 @@
 import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 import { suite } from 'uvu'
-import { Host } from '../../host/host.js'
+import { Host, type HostOptions } from '../../host/host.js'
 import { hostService, RpcServer } from '../../host/rpc/index.js'
 import { stopAll } from '../cli/helpers.js'
 import { launchChromium, loudSkip, watchedPage, type WatchedPage } from './chromium.js'
@@ -38,9 +38,10 @@ export class ServedHost {
   host!: Host
   server!: RpcServer
 
-  static async start (dir: string, source: string, filename = 'script.js'): Promise<ServedHost> {
+  /** `options` go to the Host (upgrade: true to run another script on dir). */
+  static async start (dir: string, source: string, filename = 'script.js', options: Partial<HostOptions> = {}): Promise<ServedHost> {
     const served = new ServedHost()
-    served.host = new Host({ source, filename, dir, warn: () => {}, log: () => {} })
+    served.host = new Host({ source, filename, dir, warn: () => {}, log: () => {}, ...options })
     await served.host.ready()
     served.server = new RpcServer({ service: hostService(served.host), port: 0, onError: () => {} })
     await served.server.open()

@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { connect, generateIdentity, identityId, type Client } from '../../client/node.js'
-import { spawnCli, stopAll, tempDir, type ServingCli } from './helpers.js'
+import { runCli, spawnCli, stopAll, tempDir, type ServingCli } from './helpers.js'
 
 const SCRIPT = `var n = 0
 exports.inc = function () { return ++n }
@@ -66,12 +66,15 @@ test('one line per call: log index, method, caller kind, ok or the error name, t
 
   const again = await spawnCli(args, { cwd: dir })
   await waitForLine(again, /^Restarted on the existing call log: entry #7 \(restart\)\.$/m)
-  await calls(again, async (c) => { await c.inc() })
+  await waitForLine(again, /^The script's memory was restored from (the log|a checkpoint at entry 7): replayed \d+ calls? in \d+\.\d\d s \(skipped 2 that had no effect\)\.$|^The script's memory was restored from a checkpoint at entry 7: replayed 0 calls in \d+\.\d\d s\.$/m)
+  await calls(again, async (c) => { assert.is(await c.inc(), 4, 'the restored memory carries n on') })
   await waitForLine(again, /^call #8 inc\(\) by anonymous: ok in \d+ ms$/m)
   await again.stop()
 
   await writeFile(script, SCRIPT + 'exports.extra = () => 1\n')
-  const upgraded = await spawnCli(args, { cwd: dir })
+  const refused = await runCli(args, { cwd: dir })
+  assert.is(refused.code, 1, `a changed script without --upgrade is refused: ${refused.stderr}`)
+  const upgraded = await spawnCli([...args, '--upgrade'], { cwd: dir })
   await waitForLine(upgraded, /^Upgraded: lines\.js differs from the script in the log; entry #9 \(upgrade\) holds the new source\.$/m)
   await upgraded.stop()
 })

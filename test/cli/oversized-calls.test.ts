@@ -136,7 +136,8 @@ test('verify --dir agrees with every entry, the oversized ones included; a resta
   const verified = await runCli(['verify', '--dir', ctx.dir], { timeoutMs: 120_000 })
   assert.is(verified.code, 0, `verify --dir passes:\n${verified.stdout}${verified.stderr}`)
   assert.match(verified.stdout, new RegExp(`Verified ${1 + ctx.calls} entries`))
-  const again = await spawnCli(['exec', ctx.script, '--dir', ctx.dir, '--port', '0'])
+  // The same limits: the restart restores the script's memory by replaying its calls under them.
+  const again = await spawnCli(['exec', ctx.script, '--dir', ctx.dir, '--port', '0', '--memory', '512', '--timeout', '60'], { timeoutMs: 60_000 })
   const a = await connect(`localhost:${again.port}`)
   assert.is(await a.increment(), ++ctx.increments)
   await a.close()

@@ -215,11 +215,11 @@ test('host restart: pending calls reject with a clear error, no hang; the restar
     assert.is((await rejection(client.increment())).code, 'CONNECTION_CLOSED', `${signal}: a later call fails at once`)
     await client.close()
     await new Promise((resolve) => host.child.exitCode !== null || host.child.signalCode !== null ? resolve(null) : host.child.once('exit', resolve))
-    const again = await start(join(tmp, 'probe.js'), dir)
+    const again = await start(join(tmp, 'probe.js'), dir, ['--fresh'])
     assert.is(again.logKey, host.logKey, `${signal}: same call log key after the restart`)
     assert.is(again.filesKey, host.filesKey, `${signal}: same files key after the restart`)
     const fresh = await connect(urlOf(again))
-    assert.is(await fresh.increment(), 1, `${signal}: in-memory state starts fresh`)
+    assert.is(await fresh.increment(), 1, `${signal}: with --fresh, in-memory state starts empty`)
     await fresh.close()
     await again.stop()
   }

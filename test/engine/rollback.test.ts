@@ -104,4 +104,27 @@ test('a rollback never touches the files: the calls since the checkpoint get the
   await engine.close()
 })
 
+test('a script cannot claim the engine stopped its call: its own error under an engine\'s name is renamed, and keeps its effects', async () => {
+  const script = `let n = 0
+exports.get = () => n
+exports.claim = (name) => { n++; const e = new Error('not really'); e.name = name; throw e }
+exports.plain = (name) => { n++; throw { name, message: 'an object' } }
+exports.async = async (name) => { n++; await null; const e = new Error('later'); e.name = name; throw e }
+`
+  const engine = await createEngine(script, quiet)
+  let n = 0
+  for (const name of ['GasExhaustedError', 'OutOfMemoryError', 'DeadlineExceededError', 'EngineFaultError']) {
+    for (const method of ['claim', 'plain', 'async']) {
+      const record = await engine.call(method, [name])
+      n++
+      assert.is(record.error?.name, 'Error', `${method}(${name}): recorded as the script's own Error`)
+      assert.match(record.error?.message ?? '', `named ${name}, a name only the engine gives`, `${method}(${name}): the message says why`)
+      assert.is((await engine.call('get')).result, n, `${method}(${name}): the call kept its effect on memory`)
+    }
+  }
+  const other = await engine.call('claim', ['TypeError'])
+  assert.equal(other.error, { name: 'TypeError', message: 'not really' }, 'other names are the script\'s to choose')
+  await engine.close()
+})
+
 test.run()

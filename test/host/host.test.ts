@@ -94,7 +94,7 @@ const after = async () => {
 const persistence = suite('host persistence')
 persistence.after.each(after)
 
-persistence('a restart keeps both keys and the files, starts script memory fresh, and logs a restart entry', async () => {
+persistence('a restart keeps both keys and the files, restores the script\'s memory, and logs a restart entry that says so', async () => {
   const dir = await tempDir()
   const first = await open(dir)
   const keys = [first.filesKey, first.callLogKey]
@@ -102,37 +102,55 @@ persistence('a restart keeps both keys and the files, starts script memory fresh
   const lastCall = (await first.log.get(first.log.length - 1)) as CallEntry
   await first.close()
 
-  const second = await open(dir)
+  const second = await open(dir, LEDGER, { checkpoints: false })
   assert.equal([second.filesKey, second.callLogKey], keys, 'the files and call log keys survive the restart')
   assert.is(second.report.created, false, 'the restart does not count as a new host')
-  assert.equal((await second.call('add')).result, { n: 4, calls: 1 }, 'files persisted (n = 4); in-memory state started fresh (calls = 1)')
+  assert.equal((await second.call('add')).result, { n: 4, calls: 4 }, 'files persisted (n = 4), and so did the in-memory count (calls = 4)')
+  assert.equal(second.report.restored && { checkpoint: second.report.restored.checkpoint, replayed: second.report.restored.replayed }, { checkpoint: 4, replayed: 0 }, 'the first host left a checkpoint of its 4 entries when it closed: nothing to replay')
   const log = await entries(second.log)
   assert.equal(log.map((e) => e.type), ['init', 'call', 'call', 'call', 'restart', 'call'], 'entry types in order')
   const restart = log[4] as Extract<LogEntry, { type: 'restart' }>
+  assert.is(restart.restored, true, 'the restart entry says the memory was restored')
   assert.is(restart.sourceHash, sha256Hex(LEDGER), 'the restart entry names the source it runs')
   assert.is(restart.filesVersion, lastCall.filesVersion, 'the restart entry records the files version it starts from')
   assert.is(restart.stateRoot, lastCall.stateRoot, 'the restart entry records the state root it starts from')
   assert.is((await second.drive.get('/calls/3.json'))?.toString(), '{"n":3,"note":null}', 'a file written before the restart is still there')
+  await second.close()
+
+  const fresh = await open(dir, LEDGER, { fresh: true })
+  assert.equal((await fresh.call('add')).result, { n: 5, calls: 1 }, 'fresh: the files carry on, the memory starts empty')
+  assert.is(fresh.report.restored, null, 'fresh: nothing was restored')
+  const freshEntry = await fresh.log.get(6)
+  assert.is(freshEntry.type === 'restart' && freshEntry.restored, false, 'fresh: the restart entry says restored: false')
+  await fresh.close()
+  await rm(join(dir, 'checkpoints'), { recursive: true })
+  const again = await open(dir, LEDGER, { checkpoints: false })
+  assert.equal((await again.call('add')).result, { n: 6, calls: 2 }, 'without checkpoints, a restore after a fresh restart replays only the calls since it')
+  assert.equal(again.report.restored && { checkpoint: again.report.restored.checkpoint, replayed: again.report.restored.replayed }, { checkpoint: null, replayed: 1 })
 })
 
-persistence('a changed script is logged as an upgrade with its full source; refuseUpgrade (--new) refuses and appends nothing', async () => {
+persistence('a changed script is refused with both hashes unless upgrade is asked for, which logs an upgrade entry with its full source', async () => {
   const dir = await tempDir()
   const first = await open(dir, PERSISTENT)
   await first.call('increment')
   await first.close()
 
   const changed = PERSISTENT + '\nexports.twice = async function () { await exports.increment(); return exports.increment() }\n'
-  const refused = new Host({ source: changed, filename: 'persistent-counter.js', dir, refuseUpgrade: true, warn: () => {} })
-  const err = await rejects(refused.ready(), ['SCRIPT_CHANGED'], 'refuseUpgrade with a changed script')
+  const refused = new Host({ source: changed, filename: 'persistent-counter.js', dir, warn: () => {} })
+  const err = await rejects(refused.ready(), ['SCRIPT_CHANGED'], 'a changed script without upgrade')
   assert.instance(err, HostError)
   assert.match(err.message, dir, 'the refusal names the directory')
+  assert.match(err.message, sha256Hex(PERSISTENT), 'and the log\'s script hash')
+  assert.match(err.message, sha256Hex(changed), 'and the new one')
+  assert.match(err.message, '--upgrade', 'and the way on')
   await refused.close()
   const store = await openStore(dir)
   assert.is(store.log.length, 2, 'the refused start appended nothing')
   await store.close()
 
-  const upgraded = await open(dir, changed)
+  const upgraded = await open(dir, changed, { upgrade: true })
   assert.ok(upgraded.report.upgraded, 'the report says the script was upgraded')
+  assert.is(upgraded.report.restored, null, 'the new script starts with empty memory')
   assert.is((await upgraded.call('twice')).result, 3, 'the upgraded script runs on the old files')
   const upgrade = await upgraded.log.get(2)
   assert.is(upgrade.type, 'upgrade', 'block 2 is the upgrade entry')
@@ -140,8 +158,25 @@ persistence('a changed script is logged as an upgrade with its full source; refu
   assert.is(upgrade.source, changed, 'the upgrade entry carries the full new source')
   assert.is(upgrade.sourceHash, sha256Hex(changed), 'and its sha256')
   await upgraded.close()
-  const again = await open(dir, changed, { refuseUpgrade: true })
-  assert.is((await again.log.get(again.log.length - 1)).type, 'restart', 'the same script again is a plain restart, even with refuseUpgrade')
+  const again = await open(dir, changed, { upgrade: true })
+  const last = await again.log.get(again.log.length - 1)
+  assert.is(last.type === 'restart' && last.restored, true, 'the same script again is a plain (restored) restart, even with upgrade')
+})
+
+persistence('a restore refuses other limits or another mode, unless fresh', async () => {
+  const dir = await tempDir()
+  const first = await open(dir, PERSISTENT, { gasLimit: 5000 })
+  await first.call('increment')
+  await first.close()
+  for (const [what, options] of [['gas', { gasLimit: 6000 }], ['memory', { gasLimit: 5000, memoryLimit: 32 * 1048576 }], ['timeout', { gasLimit: 5000, timeoutMs: 2000 }], ['mode', { gasLimit: 5000, seeded: true }]] as const) {
+    const refused = new Host({ source: PERSISTENT, filename: 'p.js', dir, warn: () => {}, ...options })
+    const err = await rejects(refused.ready(), ['LIMITS_CHANGED'], `another ${what}`)
+    assert.match(err.message, 'gas 5000, memory 64 MB, timeout 5 s, deterministic mode', `${what}: names the limits the memory was built under`)
+    assert.match(err.message, '--fresh', `${what}: and the way on`)
+    await refused.close()
+  }
+  const fresh = await open(dir, PERSISTENT, { gasLimit: 6000, fresh: true })
+  assert.is((await fresh.call('increment')).result, 2, 'with fresh, the new limits run on the files')
 })
 
 persistence.run()
@@ -292,7 +327,8 @@ async function callAheadOfDrive (dir: string, content: Uint8Array, changes: (dat
 
 async function expectRecovered (dir: string, entry: CallEntry): Promise<void> {
   const warnings: string[] = []
-  const again = await open(dir, LEDGER, { warn: (m) => warnings.push(m) })
+  // The crafted entry's result was never computed by the script, so its memory is not restored (fresh).
+  const again = await open(dir, LEDGER, { warn: (m) => warnings.push(m), fresh: true })
   assert.is(again.report.recovered, 1, 'one call was recovered')
   assert.is((await again.drive.get('/calls/99.json'))?.toString(), '{"n":99,"note":"recovered"}', 'its change is on the drive')
   assert.is(again.drive.version, entry.filesVersion, 'the drive is at the recovered entry\'s version')
@@ -409,7 +445,7 @@ bad('a script with a syntax error fails with SCRIPT_SYNTAX and appends nothing t
   await first.call('increment')
   const length = first.log.length
   await first.close()
-  const broken = new Host({ source: 'exports.f = function ( {', filename: 'broken.js', dir, warn: () => {} })
+  const broken = new Host({ source: 'exports.f = function ( {', filename: 'broken.js', dir, upgrade: true, warn: () => {} })
   const err = await rejects(broken.ready(), ['SCRIPT_SYNTAX'], 'syntax error')
   assert.instance(err, EngineError)
   await broken.close()
@@ -439,7 +475,7 @@ bad('files changed outside the log are warned about at start-up and left as they
   assert.is(again.report.recovered, 0, 'nothing is "recovered"')
   assert.is(again.drive.version, version, 'the drive is left at its version')
   assert.is((await again.drive.get('/intruder.txt'))?.toString(), 'not in the log', 'the foreign file is left in place')
-  assert.equal((await again.call('add')).result, { n: 2, calls: 1 }, 'the host still serves')
+  assert.equal((await again.call('add')).result, { n: 2, calls: 2 }, 'the host still serves, with its memory restored')
 })
 
 bad.run()

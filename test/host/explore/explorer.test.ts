@@ -155,7 +155,7 @@ test('the chart buckets calls and gas, and marks restarts and upgrades', async (
   ctx.served = await ServedHost.start(dir, SCRIPT) // restart: entry 5
   await ctx.served.host.call('echo', [5])
   await ctx.served.close()
-  ctx.served = await ServedHost.start(dir, UPGRADED) // upgrade: entry 7
+  ctx.served = await ServedHost.start(dir, UPGRADED, 'script.js', { upgrade: true }) // upgrade: entry 7
   await ctx.served.host.call('version', [])
   await ctx.served.close()
   ctx.served = null

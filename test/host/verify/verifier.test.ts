@@ -14,6 +14,7 @@ import { applyChanges, DriveFiles, FilesTransaction, predictVersion, type Change
 import { HostError } from '../../../host/errors.js'
 import { MAX_ENTRY_BYTES, tooLarge } from '../../../host/call-entry.js'
 import { computeStateRoot, StateRoot } from '../../../host/state-root.js'
+import { asLogged, hadNoEffect } from '../../../host/limit-hit.js'
 import { LogVerifier, openRemote, verifyLog, type VerifyOptions, type VerifyReport } from '../../../host/verify/index.js'
 import { signedPayload } from '../../../client/wire.js'
 import { Host } from '../../../host/host.js'
@@ -67,22 +68,26 @@ class TestHost {
     this.files = new CallFiles(new DriveFiles(this.drive))
   }
 
-  async init (source: string, opts: { seeded?: boolean, sourceHash?: string } = {}): Promise<void> {
+  limits: Limits = LIMITS
+
+  async init (source: string, opts: { seeded?: boolean, sourceHash?: string, limits?: Limits } = {}): Promise<void> {
     await this.log.core.ready()
     await this.drive.ready()
     this.mode = opts.seeded === true ? 'seeded' : 'deterministic'
+    this.limits = opts.limits ?? LIMITS
     await this.load(source)
     await this.log.append([{
       type: 'init', version: 1, filename: 'script.js', source, sourceHash: opts.sourceHash ?? sha256(source),
-      engine: this.engineInfo, mode: this.mode, limits: LIMITS, filesKey: this.drive.key.toString('hex')
+      engine: this.engineInfo, mode: this.mode, limits: this.limits, filesKey: this.drive.key.toString('hex')
     }])
   }
 
   async call (method: string, args: unknown[] = [], opts: CallOpts = {}): Promise<CallEntry> {
     this.files.tx = new FilesTransaction(this.files.base)
-    const record = await this.engine!.call(method, args, { caller: opts.caller ?? null })
-    let changes = this.files.tx.changes()
-    if (opts.changes !== undefined) changes = opts.changes(changes)
+    const record = asLogged(await this.engine!.call(method, args, { caller: opts.caller ?? null }))
+    // A call that hit a limit has no effect: an honest host logs no changes for it (CONTRACT §7).
+    let changes = hadNoEffect(record) ? [] : this.files.tx.changes()
+    if (opts.changes !== undefined) changes = opts.changes(this.files.tx.changes())
     for (const [path, data] of changes) this.root.set(path, data === null ? null : StateRoot.hashContent(data))
     const entry: CallEntry = {
       type: 'call', ...record, changes: logChanges(changes),
@@ -95,14 +100,23 @@ class TestHost {
     return entry
   }
 
-  async restart (opts: { stateRoot?: string } = {}): Promise<void> {
-    await this.load(this.source)
-    await this.log.append([{ type: 'restart', sourceHash: sha256(this.source), engine: this.engineInfo, mode: this.mode, limits: LIMITS, filesVersion: this.drive.version, stateRoot: opts.stateRoot ?? this.root.digest() }])
+  /**
+   * A restart entry. Without `restored`, as logs before the field: the memory starts empty. With it, the entry
+   * says whether the memory was restored; `memory` is what this host really does (default: what it says).
+   */
+  async restart (opts: { stateRoot?: string, restored?: boolean, memory?: 'kept' | 'emptied', limits?: Limits } = {}): Promise<void> {
+    const kept = opts.memory === undefined ? opts.restored === true : opts.memory === 'kept'
+    if (opts.limits !== undefined) this.limits = opts.limits
+    if (!kept) await this.load(this.source)
+    await this.log.append([{
+      type: 'restart', sourceHash: sha256(this.source), engine: this.engineInfo, mode: this.mode, limits: this.limits,
+      filesVersion: this.drive.version, stateRoot: opts.stateRoot ?? this.root.digest(), ...(opts.restored !== undefined ? { restored: opts.restored } : {})
+    }])
   }
 
   async upgrade (source: string): Promise<void> {
     await this.load(source)
-    await this.log.append([{ type: 'upgrade', filename: 'script.js', source, sourceHash: sha256(source), engine: this.engineInfo, mode: this.mode, limits: LIMITS, filesVersion: this.drive.version, stateRoot: this.root.digest() }])
+    await this.log.append([{ type: 'upgrade', filename: 'script.js', source, sourceHash: sha256(source), engine: this.engineInfo, mode: this.mode, limits: this.limits, filesVersion: this.drive.version, stateRoot: this.root.digest() }])
   }
 
   async close (): Promise<void> {
@@ -114,7 +128,7 @@ class TestHost {
   private async load (source: string): Promise<void> {
     await this.engine?.close()
     this.source = source
-    this.engine = await createEngine(source, { files: this.files, seeded: this.mode === 'seeded', gasLimit: LIMITS.gas, memoryLimit: LIMITS.memory, timeoutMs: LIMITS.timeoutMs, log: () => {} })
+    this.engine = await createEngine(source, { files: this.files, seeded: this.mode === 'seeded', gasLimit: this.limits.gas, memoryLimit: this.limits.memory, timeoutMs: this.limits.timeoutMs, log: () => {} })
   }
 }
 
@@ -213,6 +227,106 @@ test('a restart rebuilds in-memory state and an upgrade switches the source', as
   assert.is(report.upgrades, 1)
 })
 
+test('a restart that restored the memory keeps the replayed engine; one that did not starts a fresh one', async (ctx) => {
+  await ctx.host.init(COUNTER)
+  await ctx.host.call('increment')
+  await ctx.host.call('increment')
+  await ctx.host.restart({ restored: true })
+  assert.is((await ctx.host.call('increment')).result, 3, 'the host restored its memory')
+  await ctx.host.restart({ restored: false })
+  assert.is((await ctx.host.call('increment')).result, 1, 'and then started one afresh')
+  await ctx.host.restart({ restored: true })
+  assert.is((await ctx.host.call('increment')).result, 2)
+  const report = await verify(ctx)
+  passes(report, 9, 5)
+  assert.is(report.restarts, 3)
+})
+
+test('a host that claims a restore it did not do, or denies one it did, is caught at the next call', async (ctx) => {
+  await ctx.host.init(COUNTER)
+  await ctx.host.call('increment')
+  await ctx.host.call('increment')
+  await ctx.host.restart({ restored: true, memory: 'emptied' })
+  await ctx.host.call('increment')
+  const claimed = diverges(await verify(ctx), 4, 'result')
+  assert.equal([claimed.expected, claimed.actual], [3, 1], 'the replay carried the memory on (3); the host served it empty (1)')
+
+  const dir = await mkdtemp(join(tmpdir(), 'nodevms-verify-'))
+  const store = new Corestore(dir)
+  const denier = new TestHost(store)
+  try {
+    await denier.init(COUNTER)
+    await denier.call('increment')
+    await denier.restart({ restored: false, memory: 'kept' })
+    await denier.call('increment')
+    const denied = diverges(await verifyLog(denier.log, denier.drive), 3, 'result')
+    assert.equal([denied.expected, denied.actual], [1, 2], 'the replay started afresh (1); the host kept its memory (2)')
+  } finally {
+    await denier.close()
+    await store.close()
+    await rm(dir, { recursive: true, force: true })
+  }
+})
+
+test('a restart that says it restored the memory under other limits is caught at that entry', async (ctx) => {
+  await ctx.host.init(COUNTER)
+  await ctx.host.call('increment')
+  await ctx.host.restart({ restored: true, limits: { ...LIMITS, gas: LIMITS.gas * 2 } })
+  await ctx.host.call('increment')
+  const d = diverges(await verify(ctx), 2, 'limits')
+  assert.match(d.message, `gas ${LIMITS.gas * 2}`)
+})
+
+// In-memory and file state side by side, and calls that change both and then hit a limit.
+const LIMITED = `let n = 0
+const fs = System.files
+exports.next = async () => { n++; await fs.writeFile('/n', n); return n }
+exports.bomb = async () => { n += 100; await fs.writeFile('/n', 'bomb'); const a = []; for (;;) a.push([a.length]) }
+exports.spin = async () => { n += 100; await fs.writeFile('/spin', 'x'); for (;;) {} }
+exports.stall = async () => { n += 100; await fs.writeFile('/stall', 'x'); await System.oracle(() => { for (;;) {} }) }
+`
+// The deadline is long enough that a memory bomb on a busy machine runs out of memory first.
+const TIGHT: Limits = { gas: 200, memory: 4 * 1024 * 1024, timeoutMs: 3000 }
+
+test('calls that hit their gas, memory or deadline limit are logged with no changes and the files where they were; verify checks that and does not run them', async (ctx) => {
+  await ctx.host.init(LIMITED, { limits: TIGHT })
+  const errors: string[] = []
+  for (const method of ['bomb', 'spin', 'stall']) {
+    await ctx.host.call('next')
+    const entry = await ctx.host.call(method)
+    errors.push(entry.error!.name)
+    assert.equal(entry.changes, [], `${method}: no changes logged`)
+  }
+  assert.equal(errors, ['OutOfMemoryError', 'GasExhaustedError', 'DeadlineExceededError'], 'each call hit its limit')
+  assert.is((await ctx.host.call('next')).result, 4, 'the memory never saw the calls that hit a limit')
+  const report = await verify(ctx)
+  passes(report, 8, 7)
+  assert.is(report.limitHits, 3, 'the three are counted as calls that had no effect')
+})
+
+test('a host that logs a call that hit a limit WITH its changes, or at another state root, is caught at that entry', async (ctx) => {
+  await ctx.host.init(LIMITED, { limits: TIGHT })
+  await ctx.host.call('next')
+  await ctx.host.call('bomb', [], { changes: (made) => made }) // keeps what the call wrote before it ran out of memory
+  const d = diverges(await verify(ctx), 2, 'changes')
+  assert.match(d.message, 'a call that ended in OutOfMemoryError has no effect, but the log records 1 file change(s) for it')
+
+  const dir = await mkdtemp(join(tmpdir(), 'nodevms-verify-'))
+  const store = new Corestore(dir)
+  const liar = new TestHost(store)
+  try {
+    await liar.init(LIMITED, { limits: TIGHT })
+    await liar.call('next')
+    await liar.call('spin', [], { tamper: (e) => { e.stateRoot = 'c'.repeat(64) } })
+    const root = diverges(await verifyLog(liar.log, liar.drive), 2, 'stateRoot')
+    assert.match(root.message, 'GasExhaustedError has no effect')
+  } finally {
+    await liar.close()
+    await store.close()
+    await rm(dir, { recursive: true, force: true })
+  }
+})
+
 test('signed calls verify; a bad signature or a reused counter is named', async (ctx) => {
   await ctx.host.init(COUNTER)
   const { publicKey, secretKey } = crypto.keyPair()
@@ -302,21 +416,22 @@ test('a crafted entry that logs a change the script did not make is caught', asy
   assert.equal(d.paths, ['/owner'])
 })
 
-test('a call that fits in a log entry but is logged as EntryTooLargeError (dropping its changes) is caught', async (ctx) => {
+test('a call logged as EntryTooLargeError is not run: without changes it passes as a refusal, with changes it is caught', async (ctx) => {
   await ctx.host.init(PERSISTENT)
   await ctx.host.call('increment')
-  const root = ctx.host.root.digest()
-  const version = ctx.host.drive.version
-  await ctx.host.call('increment', [], {
-    changes: () => [],
-    tamper: (e) => {
-      const logged = tooLarge(e, MAX_ENTRY_BYTES + 1, { filesVersion: version, stateRoot: root })
-      delete e.result
-      Object.assign(e, logged)
-    }
-  })
-  const d = diverges(await verify(ctx), 2, 'result')
-  assert.is(d.expected, 2, 'the replay gives the call\'s real result')
+  const refuse = (e: CallEntry) => {
+    const logged = tooLarge(e, MAX_ENTRY_BYTES + 1, { filesVersion: e.filesVersion - e.changes.length, stateRoot: ctx.host.root.digest() })
+    delete e.result
+    Object.assign(e, logged)
+  }
+  await ctx.host.call('note', ['big', 'text'], { changes: () => [], tamper: refuse })
+  await ctx.host.call('increment')
+  const report = await verify(ctx)
+  passes(report, 4, 3)
+  assert.is(report.limitHits, 1, 'the refused call is counted, not run')
+  await ctx.host.call('note', ['big', 'text'], { tamper: (e) => { const changes = e.changes; refuse(e); e.changes = changes } })
+  const d = diverges(await verify(ctx), 4, 'changes')
+  assert.match(d.message, 'a call that ended in EntryTooLargeError has no effect, but the log records 1 file change(s) for it')
 })
 
 test('a logged change names its content by sha256 and size; a wrong hash is caught with both sides shown', async (ctx) => {
