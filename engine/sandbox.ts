@@ -95,13 +95,9 @@ export class Sandbox {
   /** The QuickJS instance the script lives in now (a rollback after a fault moves it to a new one). */
   get instance (): QuickJSWASMModule { return this.runtime.instance }
 
-  /** Gives the instance up without freeing anything: it is about to be put back as it was. */
+  /** Gives the instance up without freeing anything: it is put back as it was prepared, or dropped whole. */
   abandon (): void {
     this.runtime.abandon()
-  }
-
-  dispose (): void {
-    this.runtime.dispose()
   }
 
   /** A failed checkpoint leaves nothing to roll back to: the engine stops. */

@@ -54,7 +54,6 @@ export interface RuntimePointers {
 export interface RuntimeImage { memory: MemoryImage, pointers: RuntimePointers, methods: string[] }
 
 export class ScriptRuntime {
-  dead = false
   /** The last call's text as a guest string: repeated calls of a method without args reuse it. */
   private lastCall: { text: string, handle: QuickJSHandle } | null = null
   private readonly internals: ContextInternals
@@ -257,23 +256,11 @@ export class ScriptRuntime {
   /** The QuickJS instance this runtime lives in. */
   get instance (): QuickJSWASMModule { return this.qjs }
 
-  /** Gives the instance up without freeing anything in it: it is about to be put back as it was (pristine.ts). */
+  /** Gives the instance up without freeing anything in it: it is put back as it was (pristine.ts) or dropped whole. */
   abandon (): void {
-    this.dead = true
     this.lastCall = null
   }
-
-  dispose (): void {
-    if (this.dead) return
-    this.dead = true
-    this.lastCall?.handle.dispose()
-    this.internals.module._free(this.argv)
-    for (const handle of Object.values(this.api)) handle.dispose()
-    this.ctx.dispose()
-    this.rt.dispose()
-  }
 }
-
 
 function ownPointers (rt: QuickJSRuntime, ctx: QuickJSContext, api: Record<GuestEntry, QuickJSHandle>): Omit<RuntimePointers, 'argv' | 'lastCall'> {
   return {

@@ -143,23 +143,17 @@ class EngineThread implements FileBridge {
   }
 
   /**
-   * Ends the engine: its instance is left to be put back as it was prepared, or freed (a leaked
-   * handle makes QuickJS abort then, and the caller hears of it).
+   * Ends the engine. Its instance is put back as prepare() left it or, when it grew too large or a fault
+   * moved the script to another instance, dropped whole: nothing in it is freed piece by piece. Freeing
+   * would only look for leftovers, and QuickJS aborts on some it leaves itself (an async call that built
+   * a string of megabytes, an out-of-memory error), which turned a finished engine into a failed close.
    */
   private close (): void {
     const sandbox = this.sandbox
     this.sandbox = null
-    if (sandbox !== null && this.pristine?.canReset(sandbox.instance) === true) {
-      sandbox.abandon()
-      this.resettable = true
-      return this.send({ t: 'closed' })
-    }
-    try {
-      sandbox?.dispose()
-      this.send({ t: 'closed' })
-    } catch (err) {
-      this.send({ t: 'failed', code: 'DISPOSE_FAILED', message: `QuickJS failed to free the script's instance: ${(err as Error).message}` })
-    }
+    sandbox?.abandon()
+    this.resettable = sandbox !== null && this.pristine?.canReset(sandbox.instance) === true
+    this.send({ t: 'closed' })
   }
 
   perform (name: string, args: unknown[], data: Uint8Array | undefined): FileAnswer {

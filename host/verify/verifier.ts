@@ -13,7 +13,7 @@
 // a restart that restored the script's memory, and replaced by a fresh one at every other lifecycle entry.
 
 import type Hyperdrive from 'hyperdrive'
-import { compareRecords, createEngine, EngineError, ENGINE_NAME, ENGINE_VERSION, wasmSha256 } from '../../engine/index.js'
+import { compareRecords, createEngine, ENGINE_NAME, ENGINE_VERSION, wasmSha256 } from '../../engine/index.js'
 import type { CallRecord, Engine } from '../../engine/index.js'
 import { asLogged, hadNoEffect, HostError, logChanges, sha256Hex, toCallRecord, type CallEntry, type CallLog, type Change, type EngineInfo, type Limits, type LogEntry, type RestartEntry, type UpgradeEntry } from '../index.js'
 import { AuthChecker } from './auth.js'
@@ -140,19 +140,10 @@ export class LogVerifier {
     await this.history.close()
   }
 
-  /**
-   * Closes the replay engine. QuickJS can fail to free an instance after some calls (an engine defect: it aborts
-   * on a leftover object); the calls were already compared, so that changes no verdict and is only a warning.
-   */
   private async closeEngine (): Promise<void> {
     const engine = this.engine
     this.engine = null
-    try {
-      await engine?.close()
-    } catch (err) {
-      if (!(err instanceof EngineError && err.code === 'DISPOSE_FAILED')) throw err
-      this.warnings.push(`after entry ${this.index - 1}: ${err.message} The entries before were compared; the verdict stands.`)
-    }
+    await engine?.close()
   }
 
   /** step(), marking the verifier broken when it throws midway through an entry. */

@@ -12,8 +12,6 @@ import { connect } from '../../client/node.js'
 import { RpcError } from '../../client/errors.js'
 import { runCli, spawnCli, stopAll, tempDir, type ServingCli } from './helpers.js'
 
-// Sync methods for the big results: see the report (an async method resolving to a string of more than
-// about 3.5 MiB makes QuickJS abort when its engine is disposed, a separate engine defect).
 const SCRIPT = `
 exports.bigResult = (mib) => 'x'.repeat(mib * 1048576)
 exports.bigError = (mib) => { throw new Error('z'.repeat(mib * 1048576)) }

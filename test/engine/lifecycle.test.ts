@@ -29,6 +29,26 @@ test('10,000 calls of every kind leave no handles behind: the heap stops growing
   assert.ok(true, 'close() finished without a QuickJS abort, and a second close() is a no-op')
 })
 
+test('an engine whose heap grew past what is reused closes cleanly, and the next engine works', async () => {
+  // Async calls that build strings of megabytes leave objects QuickJS itself would abort on when freed
+  // (gc_obj_list not empty): such an instance is dropped whole, never freed piece by piece.
+  const grow = `exports.grow = async (mib) => {
+    let s = ''
+    try { s = await System.files.readFile('/big') } catch (e) {}
+    s += 'a'.repeat(mib * 1048576)
+    await System.files.writeFile('/big', s)
+    return s.length
+  }`
+  for (let round = 0; round < 2; round++) {
+    const engine = await createEngine(grow, { files: new MemoryFiles(), log: () => {} })
+    for (let i = 1; i <= 4; i++) assert.is((await engine.call('grow', [8])).result, i * 8 * 1048576)
+    await engine.close()
+  }
+  const next = await createEngine('exports.ok = async () => 1', { log: () => {} })
+  assert.is((await next.call('ok')).result, 1)
+  await next.close()
+})
+
 test('calls run one at a time, in the order they were made', async () => {
   const engine = await createEngine(fixture('persistent-counter.js'))
   const results = await Promise.all(Array.from({ length: 50 }, () => engine.call('increment')))
