@@ -23,7 +23,8 @@ const USAGE_CODES = new Set(['USAGE', 'BAD_URL', 'CONNECTION_FAILED', 'CALL_TIME
 /** Errors that are a verdict: the host is not what it claims. */
 const MISMATCH_FIELDS: Record<string, (data: Record<string, unknown>) => Pick<VerifyDivergence, 'field' | 'expected' | 'actual'>> = {
   KEY_MISMATCH: (d) => ({ field: d.what === 'call log' ? 'log.key' : 'files.key', expected: d.given, actual: d.served }),
-  HISTORY_REWRITTEN: (d) => ({ field: 'log.history', expected: `the ${String(d.verifiedLength)} entries verified before`, actual: d.detail })
+  HISTORY_REWRITTEN: (d) => ({ field: 'log.history', expected: `the ${String(d.verifiedLength)} entries verified before`, actual: d.detail }),
+  BLOCKS_REFUSED: (d) => ({ field: String(d.field), expected: d.expected, actual: d.actual })
 }
 
 /** Runs verify and returns the exit code: 0 verified, 1 mismatch or failure, 2 usage or unreachable. */
@@ -36,7 +37,7 @@ export async function runVerify (target: string | undefined, opts: VerifyCliOpti
     if (opts.dir !== undefined && target !== undefined) throw CliError.usage('give either a host <url> or --dir <dir>, not both')
     if (opts.dir === undefined && target === undefined) throw CliError.usage('give a host <url> (localhost:5555) or --dir <dir>; see nodevms verify --help')
     if (opts.dir !== undefined && (opts.files !== undefined || opts.log !== undefined || opts.store !== undefined)) throw CliError.usage('--files, --log and --store need a host <url>, not --dir')
-    if (opts.dir === undefined) process.stderr.write(json ? '' : `${dim(`Replicating the call log and files from ${target}...`)}\n`)
+    if (opts.dir === undefined) process.stderr.write(json ? '' : `${dim(`Fetching the call log and files from ${target}...`)}\n`)
     source = opts.dir !== undefined
       ? await openHostDir(opts.dir)
       : isDatTarget(target!)

@@ -3,6 +3,7 @@
 import type { Duplex } from 'node:stream'
 import { EngineError } from '../../engine/index.js'
 import { HostError, replicateCores, type Host } from '../index.js'
+import { BlockServer } from './block-server.js'
 import { CallAuthenticator } from './call-authenticator.js'
 import type { Service } from './dispatch.js'
 
@@ -14,6 +15,7 @@ export interface ServiceOptions {
 /** Serves an open host: its methods, its handshake, its calls, and read-only replication of its cores. */
 export function hostService (host: Host, opts: ServiceOptions = {}): Service {
   const authenticator = new CallAuthenticator(host.callLogKey, { allowAnonymous: opts.allowAnonymous, counters: host.lastCounters() })
+  const blocks = new BlockServer(() => [host.log.core, host.drive.db.core, host.drive.blobs?.core].filter((core) => core !== undefined && core !== null))
   return {
     methods: host.methods,
     handshakeInfo: () => host.handshakeInfo(),
@@ -26,6 +28,7 @@ export function hostService (host: Host, opts: ServiceOptions = {}): Service {
         throw err
       }
     },
-    replicate: (stream: Duplex) => { replicateCores(host.store, stream, { isInitiator: false }) }
+    replicate: (stream: Duplex) => { replicateCores(host.store, stream, { isInitiator: false }) },
+    serveBlocks: (ws) => blocks.serve(ws)
   }
 }
