@@ -7,7 +7,7 @@ import { connect, type Client, type Identity } from '../client/node.js'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 const cliPath = fileURLToPath(new URL('../cli/index.js', import.meta.url))
-const counterPath = join(root, 'fixtures', 'counter.js')
+const durableServerPath = fileURLToPath(new URL('./durable-server.js', import.meta.url))
 
 export interface Server { port: number, child: ChildProcess }
 
@@ -28,9 +28,41 @@ export function startServer (args: string[]): Promise<Server> {
   })
 }
 
+/**
+ * `nodevms exec fixtures/<script>` on a free port, its state in dir; with `checkout`, the CLI of that built
+ * checkout (--before: the code being compared with) serves the same fixture.
+ */
+export function startHost (dir: string, script = 'counter.js', checkout: string | null = null): Promise<Server> {
+  const cli = checkout === null ? cliPath : join(checkout, 'dist', 'cli', 'index.js')
+  return startServer([cli, 'exec', join(root, 'fixtures', script), '--port', '0', '--dir', dir])
+}
+
 /** `nodevms exec fixtures/counter.js` on a free port, its state in dir. */
 export function startCounterHost (dir: string): Promise<Server> {
-  return startServer([cliPath, 'exec', counterPath, '--port', '0', '--dir', dir])
+  return startHost(dir)
+}
+
+/** rpc.baseline_durable (durable-server.ts): with `sync`, each group's WAL is fdatasynced before the replies. */
+export function startDurableBaseline (dir: string, sync: boolean): Promise<Server> {
+  return startServer([durableServerPath, '--dir', dir, ...(sync ? ['--sync'] : [])])
+}
+
+// The echo baseline: parse each request, answer it, nothing else. It answers `handshake` so the same client connects.
+const ECHO_SERVER = `
+const { WebSocketServer } = require('ws')
+const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false })
+let n = 0
+wss.on('connection', (ws) => ws.on('message', (data) => {
+  const req = JSON.parse(String(data))
+  const result = req.method === 'handshake' ? { methods: ['increment'] } : ++n
+  ws.send(JSON.stringify({ jsonrpc: '2.0', id: req.id, result }))
+}))
+wss.on('listening', () => process.stdout.write('Serving at localhost:' + wss.address().port + '\\n'))
+`
+
+/** A bare ws JSON echo server: the floor of any server over this client and socket. */
+export function startEcho (): Promise<Server> {
+  return startServer(['-e', ECHO_SERVER])
 }
 
 /** SIGTERM, then SIGKILL after 5 s; resolves once the child is gone. */
