@@ -5,7 +5,6 @@
 // the host, which queues it, in that same order. The outcome is therefore exactly what checking every call on
 // arrival, one after the other, gives: of two calls with one counter in flight, the first to arrive with a good
 // signature is taken and the other is stale, whichever check finishes first; a forged call takes no counter.
-import { signedPayload } from '../../client/wire.js'
 import { DEFAULT_QUEUE_LIMIT, HostError } from '../index.js'
 import { parseAuth, type Admitted, type CallAuthenticator } from './call-authenticator.js'
 import type { CallContext } from './dispatch.js'
@@ -42,9 +41,8 @@ export class AdmissionQueue {
       return this.enqueue(decide, null, run)
     }
     const auth = parseAuth(ctx.auth) // malformed: refused at once, which changes nothing for any other call
-    const payload = signedPayload(this.gate.logKey, method, params, auth.counter)
     let covers = false
-    const checked = this.pool.verify(payload, Buffer.from(auth.signature, 'hex'), Buffer.from(auth.pubkey, 'hex')).then((ok) => { covers = ok })
+    const checked = this.pool.check(method, params, auth).then((ok) => { covers = ok })
     return this.enqueue(() => this.gate.admitChecked(method, auth, covers), checked, run)
   }
 

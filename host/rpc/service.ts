@@ -20,7 +20,7 @@ export interface ServiceOptions {
 /** Serves an open host: its methods, its handshake, its calls, and read-only replication of its cores. */
 export function hostService (host: Host, opts: ServiceOptions = {}): Service {
   const authenticator = new CallAuthenticator(host.callLogKey, { allowAnonymous: opts.allowAnonymous, counters: host.lastCounters() })
-  const signatures = new SignaturePool(opts.signatureThreads)
+  const signatures = new SignaturePool(host.callLogKey, opts.signatureThreads)
   const admission = new AdmissionQueue(authenticator, signatures)
   const blocks = new BlockServer(() => [host.log.core, host.drive.db.core, host.drive.blobs?.core].filter((core) => core !== undefined && core !== null))
   return {

@@ -1,24 +1,30 @@
-// A signature worker (signature-pool.ts): checks batches of ed25519 signatures off the main thread.
-// A batch is one ArrayBuffer of jobs, each: u32 LE payload length | 32-byte public key | 64-byte signature |
-// payload. The answer is one byte per job (1: the signature covers the payload), in order.
-import { parentPort } from 'node:worker_threads'
+// A signature worker (signature-pool.ts): checks batches of signed calls off the main thread. A batch is the
+// JSON text of [[method, params, counter, pubkey hex, signature hex], ...] for one call log; for each call the
+// worker builds the signed payload (client/wire.ts: canonical JSON) and checks the ed25519 signature, as
+// host/call-signature.ts does on the main thread. The answer is one byte per call (1: the signature covers
+// the call), in order.
+import { parentPort, workerData } from 'node:worker_threads'
 import crypto from 'hypercore-crypto'
+import { signedPayload } from '../../client/wire.js'
 
-export interface SignatureBatch { id: number, count: number, data: ArrayBuffer }
+/** What the pool passes as workerData, so this module does nothing when imported anywhere else. */
+export const SIGNATURE_WORKER = 'nodevms-signature-worker'
+
+export interface SignatureBatch { id: number, logKey: string, calls: string }
 export interface SignatureResults { id: number, results: Uint8Array }
+export type CallToCheck = [method: string, params: unknown[], counter: number, pubkey: string, signature: string]
 
-parentPort!.on('message', ({ id, count, data }: SignatureBatch) => {
-  const bytes = Buffer.from(data)
-  const results = new Uint8Array(count)
-  let at = 0
-  for (let i = 0; i < count; i++) {
-    const length = bytes.readUInt32LE(at)
-    const publicKey = bytes.subarray(at + 4, at + 36)
-    const signature = bytes.subarray(at + 36, at + 100)
-    const payload = bytes.subarray(at + 100, at + 100 + length)
-    results[i] = crypto.verify(payload, signature, publicKey) ? 1 : 0
-    at += 100 + length
-  }
-  const answer: SignatureResults = { id, results }
-  parentPort!.postMessage(answer, [results.buffer])
-})
+if (parentPort !== null && workerData === SIGNATURE_WORKER) {
+  const port = parentPort
+  port.on('message', ({ id, logKey, calls }: SignatureBatch) => {
+    const list = JSON.parse(calls) as CallToCheck[]
+    const results = new Uint8Array(list.length)
+    for (let i = 0; i < list.length; i++) {
+      const [method, params, counter, pubkey, signature] = list[i]
+      const payload = signedPayload(logKey, method, params, counter)
+      results[i] = crypto.verify(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength), Buffer.from(signature, 'hex'), Buffer.from(pubkey, 'hex')) ? 1 : 0
+    }
+    const answer: SignatureResults = { id, results }
+    port.postMessage(answer)
+  })
+}

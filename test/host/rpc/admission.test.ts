@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import crypto from 'hypercore-crypto'
-import { connect, signCall } from '../../../client/node.js'
+import { connect, signCall, type SignedAuth } from '../../../client/node.js'
 import { Host, HostError, type CallEntry } from '../../../host/index.js'
 import { AdmissionQueue } from '../../../host/rpc/admission.js'
 import { CallAuthenticator } from '../../../host/rpc/call-authenticator.js'
@@ -27,10 +27,10 @@ const hex = (key: Buffer) => key.toString('hex')
  */
 class HeldPool extends SignaturePool {
   delays: number[] = []
-  override verify (payload: Uint8Array, signature: Buffer, publicKey: Buffer): Promise<boolean> {
+  override check (method: string, params: unknown[], auth: SignedAuth): Promise<boolean> {
     const delay = this.delays.shift() ?? 0
-    const answer = super.verify(payload, signature, publicKey)
-    return delay === 0 ? answer : answer.then((ok) => new Promise((resolve) => setTimeout(() => resolve(ok), delay)))
+    const answer = super.check(method, params, auth)
+    return delay === 0 ? answer : answer.then((ok) => new Promise<boolean>((resolve) => setTimeout(() => resolve(ok), delay)))
   }
 }
 
@@ -40,7 +40,7 @@ test.before.each(async (ctx) => {
   ctx.dir = await mkdtemp(join(tmpdir(), 'nodevms-admission-'))
   ctx.host = new Host({ source: SCRIPT, filename: 'take.js', dir: join(ctx.dir, 'host'), warn: () => {}, log: () => {} })
   await ctx.host.ready()
-  ctx.pool = new HeldPool(1)
+  ctx.pool = new HeldPool(ctx.host.callLogKey, 1)
   ctx.gate = new CallAuthenticator(ctx.host.callLogKey)
   ctx.queue = new AdmissionQueue(ctx.gate, ctx.pool)
 })
@@ -148,17 +148,19 @@ test('over ws: one connection\'s signed calls, sent without waiting, run and are
 })
 
 test('the pool answers every check, right or wrong, and still does when its worker dies mid-batch', async (ctx) => {
-  const payload = Buffer.from('a payload')
-  const good = crypto.sign(payload, ALICE.secretKey)
-  const bad = crypto.sign(Buffer.from('another payload'), ALICE.secretKey)
-  assert.equal(await Promise.all([ctx.pool.verify(payload, good, ALICE.publicKey), ctx.pool.verify(payload, bad, ALICE.publicKey), ctx.pool.verify(payload, good, BOB.publicKey)]), [true, false, false])
-  assert.ok(ctx.pool.stats.batches >= 1 && ctx.pool.stats.inThread === 0, 'checked in the worker, in one batch')
-  const answers = Array.from({ length: 20 }, (_, i) => ctx.pool.verify(payload, i % 2 === 0 ? good : bad, ALICE.publicKey))
+  const key = ctx.host.callLogKey
+  const good = signCall(ALICE, key, 'take', ['x'], 1)
+  const checks = (auth: SignedAuth, params: unknown[] = ['x']) => ctx.pool.check('take', params, auth)
+  assert.equal(await Promise.all([
+    checks(good), checks(good, ['y']), checks({ ...good, counter: 2 }), checks({ ...good, pubkey: hex(BOB.publicKey) }), checks(signCall(ALICE, '0'.repeat(64), 'take', ['x'], 1))
+  ]), [true, false, false, false, false], 'a good signature; other params, counter, signer or log')
+  assert.ok(ctx.pool.stats.batches >= 1 && ctx.pool.stats.inThread === 0, 'checked in the worker')
+  const answers = Array.from({ length: 20 }, (_, i) => checks(good, i % 2 === 0 ? ['x'] : ['other']))
   await new Promise((resolve) => setImmediate(resolve)) // the batch is posted...
   const threads = (ctx.pool as unknown as { threads: Array<{ worker: { terminate (): Promise<number> } }> }).threads
   await threads[0].worker.terminate() // ...and its worker is gone before it answers
   assert.equal(await Promise.all(answers), Array.from({ length: 20 }, (_, i) => i % 2 === 0))
-  assert.equal(await ctx.pool.verify(payload, good, ALICE.publicKey), true, 'a new worker takes later checks')
+  assert.equal(await checks(good), true, 'a new worker takes later checks')
 })
 
 test.run()
