@@ -5,6 +5,8 @@
 //                       and main's fetch); also against engine.replay alone on the same records
 //   verify.files_rate   entries/s for a 20,000-entry persistent-counter log (a file written per call)  ≥ 6,000/s
 //   verify.replay_after_fetch  the replication run without its fetch: replay and checks only (informative)
+//   verify.fetch_rate   entries/s fetching, without replaying, everything verify reads of the files log (its
+//                       entries, the archive's hyperbee blocks and blobs): bulk against replication (informative)
 //   verify.memory       peak RSS (MB) verifying the long log (100,000 entries; --quick: 20,000)  target ≤ 300 MB
 //                       baseline: the peak for a log of a fifth of that (flat in log length: the ratio)
 // With --before DIR, that checkout's verify child runs in the same rounds (`vs main`).
@@ -55,10 +57,10 @@ async function stop (served: Served): Promise<void> {
  * Verifies `url` in a fresh process: its time (connect to verdict) and its peak RSS. `fetch` picks how the
  * child fetches; with `checkout`, that checkout's own verify child runs instead (its default fetch).
  */
-function verifyInChild (served: Served, fetch: Fetch, checkout: string | null = null): Promise<ChildRun> {
+function verifyInChild (served: Served, fetch: Fetch, checkout: string | null = null, fetchOnly = false): Promise<ChildRun> {
   return new Promise((resolve, reject) => {
     const script = checkout === null ? self : join(checkout, 'dist', 'bench', 'verify.js')
-    const args = [script, '--child', served.url, ...(checkout === null && fetch === 'replicate' ? ['--replicate'] : [])]
+    const args = [script, '--child', served.url, ...(checkout === null && fetch === 'replicate' ? ['--replicate'] : []), ...(fetchOnly ? ['--fetch-only'] : [])]
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] })
     let out = ''
     child.stdout.on('data', (d) => { out += d })
@@ -72,12 +74,28 @@ function verifyInChild (served: Served, fetch: Fetch, checkout: string | null = 
   })
 }
 
-/** The child: verify once, print a ChildRun. fetchMs is the time openRemote took (with bulk fetch, only the signed heads). */
-async function child (url: string, fetch: Fetch): Promise<void> {
+/** Reads every block of a core, `window` at a time, as the verifier's readers do. */
+async function readAll (core: { length: number, get (index: number): Promise<unknown> }, window = 512): Promise<void> {
+  for (let i = 0; i < core.length; i += window) {
+    await Promise.all(Array.from({ length: Math.min(window, core.length - i) }, (_, k) => core.get(i + k)))
+  }
+}
+
+/** The child: verify once (or only fetch), print a ChildRun. fetchMs is the time openRemote took (with bulk fetch, only the signed heads). */
+async function child (url: string, fetch: Fetch, fetchOnly: boolean): Promise<void> {
   const started = performance.now()
   const source = await openRemote(url, { fetch })
   const fetchMs = performance.now() - started
   try {
+    if (fetchOnly) {
+      let entries = 0
+      for await (const _ of source.log.read()) entries++
+      await readAll(source.drive.db.core)
+      if (source.drive.db.core.length > 0) await readAll((await source.drive.getBlobs()).core)
+      const ms = performance.now() - started
+      process.stdout.write(JSON.stringify({ entries, ms, fetchMs: ms, rssMb: process.resourceUsage().maxRSS / 1024 }))
+      return
+    }
     const report = await verifyLog(source.log, source.drive)
     if (!report.ok) throw new Error(`verify failed: ${report.divergence?.message}`)
     const ms = performance.now() - started
@@ -136,11 +154,15 @@ export async function benchVerify ({ quick, before }: BenchOptions): Promise<Ben
 
     const files = await serve(root, 'persistent-counter.js', calls)
     try {
-      const rates = await interleave(ROUNDS, [['bulk', rate(files, 'bulk')], ['replicate', rate(files, 'replicate')], ...main(files)])
+      const fetchOnly = (fetch: Fetch) => async () => entriesPerSecond(await verifyInChild(files, fetch, null, true))
+      const rates = await interleave(ROUNDS, [
+        ['bulk', rate(files, 'bulk')], ['replicate', rate(files, 'replicate')], ...main(files),
+        ['fetchBulk', fetchOnly('bulk')], ['fetchReplicate', fetchOnly('replicate')]
+      ])
       const row = fromRounds('verify.files_rate', 'entries/s', 0, rates.bulk, 'replication', rates.replicate,
         { text: `≥ 6000 entries/s (${calls} file-writing calls, end to end)`, met: (_, value) => value >= 6000 })
       if (before !== null) against(row, rates.bulk, 'main', rates.main, 0)
-      results.push(row)
+      results.push(row, fromRounds('verify.fetch_rate', 'entries/s', 0, rates.fetchBulk, 'replication', rates.fetchReplicate))
     } finally {
       await stop(files)
     }
@@ -170,6 +192,6 @@ export async function benchVerify ({ quick, before }: BenchOptions): Promise<Ben
 if (process.argv[1] === self) {
   const at = process.argv.indexOf('--child')
   const beforeAt = process.argv.indexOf('--before')
-  if (at !== -1) await child(process.argv[at + 1], process.argv.includes('--replicate') ? 'replicate' : 'bulk')
+  if (at !== -1) await child(process.argv[at + 1], process.argv.includes('--replicate') ? 'replicate' : 'bulk', process.argv.includes('--fetch-only'))
   else process.stdout.write(formatTable(await benchVerify({ quick: process.argv.includes('--quick'), before: beforeAt === -1 ? null : process.argv[beforeAt + 1] })))
 }

@@ -22,7 +22,7 @@ const wire = (node: TreeNode): WireNode => ({ index: node.index, size: node.size
 const count = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0
 
 /** The root of the tree of `length` blocks above node `index` (which must lie inside it). */
-export function rootAbove (index: number, length: number): number {
+function rootAbove (index: number, length: number): number {
   const [left, right] = flat.spans(index)
   const root = flat.fullRoots(2 * length).find((r) => flat.leftSpan(r) <= left && flat.rightSpan(r) >= right)
   if (root === undefined) throw new Error(`node ${index} is not inside a tree of ${length} blocks`)

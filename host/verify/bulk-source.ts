@@ -39,10 +39,8 @@ export class RemoteStore {
   }
 
   /** A handle whose close() leaves the store open: Hyperdrive closes the store it is given. */
-  session (): RemoteStore {
-    const handle = Object.create(this) as RemoteStore
-    handle.close = async () => {}
-    return handle
+  session (): StoreHandle {
+    return new StoreHandle(this)
   }
 
   findingPeers (): () => void { return () => {} }
@@ -50,6 +48,15 @@ export class RemoteStore {
   async close (): Promise<void> {
     await this.client.close()
   }
+}
+
+/** What Hyperdrive is given: the store's reads, and a close() that closes nothing (its owner closes the store). */
+class StoreHandle {
+  constructor (private readonly store: RemoteStore) {}
+  get (opts: CoreOptions): RemoteCoreSession { return this.store.get(opts) }
+  session (): StoreHandle { return this }
+  findingPeers (): () => void { return () => {} }
+  async close (): Promise<void> {}
 }
 
 /**
