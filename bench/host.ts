@@ -3,6 +3,9 @@
 //   host.commit_files    persistent-counter calls/s, 64 callers in flight  target ≥ 50% of raw batched drive puts
 //   host.state_root      ms per one-file change on a 10,000-file StateRoot  target ≤ 1 ms
 //   host.restart         ms to reopen a Host on a dir of 100,000 entries    target ≤ 2 s (--quick: 20,000 entries)
+//   host.commit_synced   counter calls/s, 64 callers, each group fdatasynced before its replies (the default),
+//                        against the same host with syncs left to the kernel, interleaved in this run
+//   host.sync_per_group  ms a lone caller waits more per call (one call per group) for the syncs
 import { readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -41,8 +44,8 @@ async function rate (ms: number, per: number, step: () => Promise<unknown>): Pro
 }
 
 /** Durable increment() calls/s of fixture `name` through Host.call with `callers` in flight; also the last entry's size. */
-export async function hostRate (root: string, name: string, ms: number, callers = CALLERS): Promise<{ rate: number, entryBytes: number }> {
-  const host = new Host({ ...fixture(name), dir: join(root, `host-${name}`), warn: () => {} })
+export async function hostRate (root: string, name: string, ms: number, callers = CALLERS, syncWrites = true): Promise<{ rate: number, entryBytes: number }> {
+  const host = new Host({ ...fixture(name), dir: join(root, `host-${name}-${callers}-${syncWrites ? 'synced' : 'unsynced'}`), warn: () => {}, syncWrites, audit: false })
   await host.ready()
   try {
     const warm = warmUp(ms)
@@ -126,6 +129,28 @@ async function restartTime (root: string, entries: number): Promise<number> {
   return ms
 }
 
+/**
+ * The cost of syncing each group before its replies: counter calls/s with 64 callers, synced and unsynced,
+ * in alternating rounds; and the extra ms per call of a lone caller (each of its calls is one group).
+ */
+async function syncCost (root: string, ms: number): Promise<{ synced: number, unsynced: number, perGroupMs: number, loneUnsyncedMs: number }> {
+  const synced: number[] = []
+  const unsynced: number[] = []
+  const lone = { synced: [] as number[], unsynced: [] as number[] }
+  for (let round = 0; round < 3; round++) {
+    synced.push((await hostRate(root, 'counter.js', ms, CALLERS, true)).rate)
+    unsynced.push((await hostRate(root, 'counter.js', ms, CALLERS, false)).rate)
+    lone.synced.push(1000 / (await hostRate(root, 'counter.js', ms, 1, true)).rate)
+    lone.unsynced.push(1000 / (await hostRate(root, 'counter.js', ms, 1, false)).rate)
+  }
+  return { synced: median(synced), unsynced: median(unsynced), perGroupMs: median(lone.synced) - median(lone.unsynced), loneUnsyncedMs: median(lone.unsynced) }
+}
+
+function median (values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.floor(sorted.length / 2)]
+}
+
 export async function benchHost (quick: boolean): Promise<BenchResult[]> {
   const root = await mkdtemp(join(tmpdir(), 'nodevms-bench-host-'))
   try {
@@ -137,11 +162,14 @@ export async function benchHost (quick: boolean): Promise<BenchResult[]> {
     const rawPuts = await rawDrivePutRate(root, ms)
     const rootMs = stateRootCost(10_000, quick ? 2000 : 10_000)
     const restartMs = await restartTime(root, quick ? 20_000 : 100_000)
+    const sync = await syncCost(root, quick ? 1000 : 3000)
     return [
       result('host.commit_compute', compute.rate, 'calls/s', rawAppends, 0, '≥ 25% of raw batched appends', (r) => r >= 0.25),
       result('host.commit_files', files.rate, 'calls/s', rawPuts, 0, '≥ 50% of raw batched drive puts', (r) => r >= 0.5),
       result('host.state_root', rootMs, 'ms', 1, 4, '≤ 1 ms per one-file change', (r) => r <= 1),
-      result('host.restart', restartMs, 'ms', 2000, 0, `≤ 2 s (${quick ? '20,000' : '100,000'} entries)`, (r) => r <= 1)
+      result('host.restart', restartMs, 'ms', 2000, 0, `≤ 2 s (${quick ? '20,000' : '100,000'} entries)`, (r) => r <= 1),
+      result('host.commit_synced', sync.synced, 'calls/s', sync.unsynced, 0, 'reported (baseline: unsynced)', () => true),
+      result('host.sync_per_group', sync.perGroupMs, 'ms', sync.loneUnsyncedMs, 3, 'reported (baseline: a lone unsynced call)', () => true)
     ]
   } finally {
     await rm(root, { recursive: true, force: true })

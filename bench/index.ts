@@ -4,6 +4,7 @@
 // a filter runs only the measures whose name contains it. To add a benchmark, import it and add one line to BENCHES.
 import { benchAuth } from './auth.js'
 import { benchEngine } from './engine.js'
+import { benchExplore } from './explore.js'
 import { benchHost } from './host.js'
 import { benchRpc } from './rpc.js'
 import { benchSwarm } from './swarm.js'
@@ -17,7 +18,8 @@ const BENCHES: Array<{ prefix: string, run: (options: BenchOptions) => Promise<B
   { prefix: 'rpc.', run: benchRpc },
   { prefix: 'verify.', run: benchVerify },
   { prefix: 'auth.', run: benchAuth },
-  { prefix: 'swarm.', run: ({ quick }) => benchSwarm(quick) }
+  { prefix: 'swarm.', run: ({ quick }) => benchSwarm(quick) },
+  { prefix: 'explore.', run: ({ quick }) => benchExplore(quick) }
 ]
 
 const args = process.argv.slice(2)

@@ -5,6 +5,7 @@ import { EngineError } from '../engine/index.js'
 import { HostError } from '../host/index.js'
 import { runCall } from './call.js'
 import { runExec } from './exec.js'
+import { runExplore } from './explore.js'
 import { runId } from './id.js'
 import { runRepl } from './repl.js'
 import { runSeed } from './seed.js'
@@ -98,6 +99,19 @@ cli.command('verify [url]', 'Replicate a host\'s call log and files, replay ever
     process.exitCode = await runVerify(url, opts)
   })
 
+cli.command('explore [url]', 'Verify a host\'s log as verify does, follow it live, and watch it in a web page on this machine')
+  .option('--port <port>', 'Port for the page (0, the default, picks a free port)', { default: 0 })
+  .option('--host <host>', 'Address for the page', { default: 'localhost' })
+  .option('--dir <dir>', 'Explore a stopped host\'s directory, offline')
+  .option('--files <key>', 'The files archive key you expect (dat://, hyper:// or hex)')
+  .option('--log <key>', 'The call log key you expect (dat://, hyper:// or hex)')
+  .option('--bootstrap <nodes>', 'With dat://KEY: DHT bootstrap nodes HOST:PORT[,...] (required: the public DHT is never used by default)')
+  .option('--timeout <seconds>', 'With dat://KEY: how long to look for peers (default 30)')
+  .option('--allow-engine-mismatch', 'Replay even if the log was written by another engine version')
+  .action(async (url: string | undefined, opts: Record<string, unknown>) => {
+    await serveUntilSignal(() => runExplore(url, opts), 'explorer')
+  })
+
 cli.command('id', 'Create or show your ed25519 identity; prints its public key hex')
   .option('--identity <file>', 'Identity file (default: ~/.nodevms/identity)')
   .action(async (opts: { identity?: string }) => {
@@ -139,7 +153,7 @@ async function parseAndRun (): Promise<void> {
     throw CliError.usage(name === undefined ? 'no command given; see nodevms --help' : `unknown command "${name}"; see nodevms --help`)
   }
   // Only the long-lived services close cleanly on a signal that came while loading; anything else stops.
-  if (earlySignal !== null && !['exec', 'seed'].includes(cli.matchedCommand.name)) process.exit(earlySignal === 'SIGINT' ? 130 : 143)
+  if (earlySignal !== null && !['exec', 'seed', 'explore'].includes(cli.matchedCommand.name)) process.exit(earlySignal === 'SIGINT' ? 130 : 143)
   await cli.runMatchedCommand()
 }
 

@@ -4,7 +4,7 @@ import { basename, extname, resolve } from 'node:path'
 import { EngineError } from '../engine/index.js'
 import { Host } from '../host/index.js'
 import { hostService, OriginPolicy, RpcServer } from '../host/rpc/index.js'
-import { CliError } from './output.js'
+import { CliError, printError } from './output.js'
 import { startSwarm, type SwarmHandle } from '../host/swarm/index.js'
 import { hyperLines, parseBootstrap } from './swarm-options.js'
 
@@ -67,6 +67,17 @@ export async function runExec (script: string, opts: ExecOptions): Promise<() =>
   const listenHost = opts.host ?? 'localhost'
   const origins = originPolicy(opts.allowOrigin)
 
+  let server: RpcServer | null = null
+  let swarm: SwarmHandle | null = null
+  let stopping: Promise<void> | null = null
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      await swarm?.close()
+      await server?.close()
+      await host.close()
+    })()
+    return stopping
+  }
   const host = new Host({
     source,
     filename: basename(scriptPath),
@@ -75,7 +86,18 @@ export async function runExec (script: string, opts: ExecOptions): Promise<() =>
     gasLimit: gas,
     memoryLimit: memoryMb === undefined ? undefined : Math.round(memoryMb * 1024 * 1024),
     timeoutMs: timeoutS === undefined ? undefined : Math.round(timeoutS * 1000),
-    refuseUpgrade: opts.new === true
+    refuseUpgrade: opts.new === true,
+    // The store is damaged or failed: the host has stopped taking calls, so the process stops too (exit 1).
+    onFailure: (err) => {
+      printError(err)
+      void stop().finally(() => process.exit(1))
+    },
+    // A full disk made the host reopen its store: the swarm follows the new one.
+    onReopen: async () => {
+      if (swarm === null) return
+      await swarm.close()
+      swarm = await startSwarm(host.store, { bootstrap: bootstrap!, topics: [host.log.core, host.drive.core] })
+    }
   })
   try {
     await host.ready()
@@ -83,14 +105,13 @@ export async function runExec (script: string, opts: ExecOptions): Promise<() =>
     if (err instanceof EngineError) throw new CliError(err.message, 1, err.code)
     throw err
   }
-  const server = new RpcServer({ service: hostService(host, { allowAnonymous: opts.anonymous !== false }), host: listenHost, port, debug: opts.debug === true, origins })
+  server = new RpcServer({ service: hostService(host, { allowAnonymous: opts.anonymous !== false }), host: listenHost, port, debug: opts.debug === true, origins })
   try {
     await server.open()
   } catch (err) {
     await host.close()
     throw err
   }
-  let swarm: SwarmHandle | null = null
   if (bootstrap !== null) {
     try {
       swarm = await startSwarm(host.store, { bootstrap, topics: [host.log.core, host.drive.core] })
@@ -112,9 +133,5 @@ export async function runExec (script: string, opts: ExecOptions): Promise<() =>
   if (opts.anonymous === false) process.stderr.write('Signed calls only (--no-anonymous): unsigned calls are refused.\n')
   if (opts.debug === true) process.stderr.write('Debug mode: clients may name themselves with ?user=NAME. Do not use it in production.\n')
   if (opts.debug === true && origins?.allowsAny === true) process.stderr.write('--allow-origin * with --debug: any web page the user opens may call this host as any debug user.\n')
-  return async () => {
-    await swarm?.close()
-    await server.close()
-    await host.close()
-  }
+  return stop
 }

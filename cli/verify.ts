@@ -1,7 +1,7 @@
 // nodevms verify <url> | --dir <dir>: fetch the log and files, replay, and print the verdict.
 // stdout: the verdict (one JSON object with --json). stderr: progress (TTY only) and diagnostics.
 import { ClientError } from '../client/node.js'
-import { openHostDir, openRemote, verifyLog, type VerifyDivergence, type VerifyReport, type VerifySource } from '../host/verify/index.js'
+import { openHostDir, openRemote, verifyLog, type RemoteOptions, type VerifyDivergence, type VerifyReport, type VerifySource } from '../host/verify/index.js'
 import { CliError, dim, green, red, useColour } from './output.js'
 import { openSwarmRemote } from '../host/swarm/index.js'
 import { isDatTarget, parseBootstrap, parseDatKey, parseSeconds } from './swarm-options.js'
@@ -38,11 +38,7 @@ export async function runVerify (target: string | undefined, opts: VerifyCliOpti
     if (opts.dir === undefined && target === undefined) throw CliError.usage('give a host <url> (localhost:5555) or --dir <dir>; see nodevms verify --help')
     if (opts.dir !== undefined && (opts.files !== undefined || opts.log !== undefined || opts.store !== undefined)) throw CliError.usage('--files, --log and --store need a host <url>, not --dir')
     if (opts.dir === undefined) process.stderr.write(json ? '' : `${dim(`Fetching the call log and files from ${target}...`)}\n`)
-    source = opts.dir !== undefined
-      ? await openHostDir(opts.dir)
-      : isDatTarget(target!)
-        ? await openSwarmSource(target!, opts)
-        : await openRemote(target!, { store: opts.store, expect: { log: opts.log, files: opts.files } })
+    source = await openVerifySource(target, opts)
     const report = await verifyLog(source.log, source.drive, {
       allowEngineMismatch: opts.allowEngineMismatch === true,
       onProgress: (done, total) => progress.update(done, total)
@@ -54,10 +50,20 @@ export async function runVerify (target: string | undefined, opts: VerifyCliOpti
     return report.ok ? 0 : 1
   } catch (err) {
     progress.clear()
-    return failure(err, json)
+    return failure(source?.explain?.(err) ?? err, json)
   } finally {
     await source?.close()
   }
+}
+
+/**
+ * The log and files to verify: a stopped host's --dir, a dat:// key on the swarm, or a host's URL.
+ * onReplicating (URL only) sees the log and files while they are still being fetched.
+ */
+export async function openVerifySource (target: string | undefined, opts: VerifyCliOptions, onReplicating?: RemoteOptions['onReplicating']): Promise<VerifySource> {
+  if (opts.dir !== undefined) return await openHostDir(opts.dir)
+  if (isDatTarget(target!)) return await openSwarmSource(target!, opts)
+  return await openRemote(target!, { store: opts.store, expect: { log: opts.log, files: opts.files }, onReplicating })
 }
 
 /** verify dat://KEY: the log and files from whatever peers serve them on the swarm. */
@@ -70,15 +76,26 @@ async function openSwarmSource (target: string, opts: VerifyCliOptions): Promise
   return await openSwarmRemote(key, { bootstrap, timeoutMs: parseSeconds(opts.timeout, '--timeout'), expectFiles })
 }
 
+/** The code of an error that stopped verify before a verdict. */
+function errorCode (err: unknown): string {
+  const e = err as Error & { code?: unknown }
+  // The client refuses a handshake without a methods list: that server is not a nodevms host.
+  if (err instanceof TypeError && /is not a nodevms host/.test(e.message)) return 'NOT_A_NODEVMS_HOST'
+  return typeof e?.code === 'string' ? e.code : 'ERROR'
+}
+
+/** The exit code for an error that stopped verify (or explore) before a verdict: 2 when it could not even start. */
+export function exitCodeOf (err: unknown): number {
+  return USAGE_CODES.has(errorCode(err)) || err instanceof ClientError ? 2 : 1
+}
+
 function failure (err: unknown, json: boolean): number {
   const e = err as Error & { code?: unknown, data?: unknown }
-  let code = typeof e?.code === 'string' ? e.code : 'ERROR'
-  // The client refuses a handshake without a methods list: that server is not a nodevms host.
-  if (err instanceof TypeError && /is not a nodevms host/.test(e.message)) code = 'NOT_A_NODEVMS_HOST'
+  const code = errorCode(err)
   const message = e?.message ?? String(err)
   const toDivergence = MISMATCH_FIELDS[code]
   const divergence = toDivergence === undefined ? undefined : { index: null, method: null, caller: null, ...toDivergence((e.data ?? {}) as Record<string, unknown>), message }
-  const exit = USAGE_CODES.has(code) || err instanceof ClientError ? 2 : 1
+  const exit = exitCodeOf(err)
   if (json) {
     process.stdout.write(JSON.stringify({ ok: false, entries: 0, calls: 0, ...(divergence ? { divergence } : {}), error: { code, message } }) + '\n')
   } else if (divergence !== undefined) {

@@ -21,7 +21,11 @@ export const RPC_CODES = {
   SIGNATURE_REQUIRED: -32003,
   QUEUE_FULL: -32004,
   HOST_CLOSING: -32005,
-  TOO_MANY_IN_FLIGHT: -32006
+  TOO_MANY_IN_FLIGHT: -32006,
+  // The host's storage (-32010..-32019): refusals that say the call had no effect.
+  DISK_FULL: -32010,              // the host's disk is full: refused until it has room again
+  STORE_FAILED: -32011,           // the host's store is damaged or failed: it stopped taking calls
+  CALL_TOO_LARGE: -32012          // refused before it ran: its arguments, or its batch's replies, are too large
 } as const
 
 /** The JSON-RPC error codes of refused signed calls. */

@@ -5,6 +5,13 @@ import type { Meter } from './meter.js'
 import type { ScriptRuntime } from './script-runtime.js'
 import type { OracleOutcome } from './types.js'
 
+/**
+ * A call's oracle values together may take this many bytes of JSON. A value past it is recorded as an
+ * OracleValueTooLargeError instead (the script's System.oracle rejects with it), so a call's log entry
+ * always has room for its oracles (the host's entries hold at most 15 MiB).
+ */
+export const MAX_ORACLE_BYTES = 4 * 1024 * 1024
+
 /** Recorded for an oracle whose fn was cut short by the deadline: a replay stops there too. */
 export const INTERRUPTED_OUTCOME = { error: { name: 'DeadlineExceededError', message: 'the deadline fired inside this oracle fn' } }
 
@@ -30,6 +37,7 @@ export class OracleTape {
   private next = 0
   /** Set when a replay asked for an oracle that was never recorded. */
   overrun = false
+  private bytes = 0
 
   constructor (replaying: unknown[] | null) {
     this.replaying = replaying as OracleOutcome[] | null
@@ -63,6 +71,22 @@ export class OracleTape {
     }
     this.recorded.push(UNREADABLE_OUTCOME)
     return JSON.stringify(UNREADABLE_OUTCOME)
+  }
+
+  /** A live outcome as it may be recorded: itself, or an error once the call's oracle values pass MAX_ORACLE_BYTES. */
+  bounded (json: string): string {
+    const bytes = Buffer.byteLength(json)
+    if (this.bytes + bytes <= MAX_ORACLE_BYTES) {
+      this.bytes += bytes
+      return json
+    }
+    return JSON.stringify({
+      error: {
+        name: 'OracleValueTooLargeError',
+        message: `System.oracle: this value takes ${bytes} bytes of JSON, and one call's oracle values may take ${MAX_ORACLE_BYTES} in all, ` +
+          'so it was not recorded. Return less from the oracle; large data belongs in System.files.'
+      }
+    })
   }
 
   /** Oracles recorded but not asked for by the replay. */
@@ -101,7 +125,7 @@ export function playOracle (tape: OracleTape, meter: Meter, runtime: ScriptRunti
     meter.stop('deadline', true)
     return '!interrupt'
   }
-  const json = ctx.typeof(ran.value) === 'string' ? ctx.getString(ran.value) : ''
+  const json = tape.bounded(ctx.typeof(ran.value) === 'string' ? ctx.getString(ran.value) : '')
   ran.value.dispose()
   return tape.record(json)
 }

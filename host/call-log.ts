@@ -42,10 +42,16 @@ export interface UpgradeEntry {
 /** A signed call (see CONTRACT §5), or a debug-mode caller name. */
 export type CallAuth = { pubkey: string, counter: number, signature: string } | { debug: true }
 
-/** A file change as logged: content in base64, or null for a delete. */
-export type LogChange = [path: string, data: string | null]
+/** New file content named by its sha256 (hex) and size in bytes; the bytes themselves are in the files archive. */
+export interface ContentRef { sha256: string, size: number }
 
-/** One executed call, with its file changes so recovery can re-apply them without running anything. */
+/**
+ * A file change as logged: the new content's reference, or null for a delete. Logs written before content
+ * references hold the content itself, in base64 (still read, never written).
+ */
+export type LogChange = [path: string, content: ContentRef | string | null]
+
+/** One executed call, with its file changes (by content hash) and where they leave the files archive. */
 export interface CallEntry extends CallRecord {
   type: 'call'
   auth?: CallAuth
@@ -62,12 +68,20 @@ export function sha256Hex (text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex')
 }
 
-export function encodeChanges (changes: readonly Change[]): LogChange[] {
-  return changes.map(([path, data]) => [path, data === null ? null : Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64')])
+/** The logged form of a call's net changes; `hashes` are their sha256s when already known (null for deletes). */
+export function logChanges (changes: readonly Change[], hashes?: ReadonlyArray<Uint8Array | null>): LogChange[] {
+  return changes.map(([path, data], i) => {
+    if (data === null) return [path, null]
+    const hash = hashes?.[i] ?? createHash('sha256').update(data).digest()
+    return [path, { sha256: Buffer.from(hash).toString('hex'), size: data.byteLength }]
+  })
 }
 
-export function decodeChanges (changes: readonly LogChange[]): Change[] {
-  return changes.map(([path, data]) => [path, data === null ? null : new Uint8Array(Buffer.from(data, 'base64'))])
+/** Whether logged content names these bytes (null: a delete). */
+export function sameContent (logged: ContentRef | string | null, data: Uint8Array | null): boolean {
+  if (logged === null || data === null) return logged === data
+  if (typeof logged === 'string') return Buffer.from(logged, 'base64').equals(data)
+  return logged.size === data.byteLength && createHash('sha256').update(data).digest('hex') === logged.sha256
 }
 
 /** The engine's view of a call entry, for replay. */
@@ -90,7 +104,8 @@ const engine: Check = (v) => isObj(v) && v.name === 'nodevms-quickjs' && str(v.v
 const limits: Check = (v) => isObj(v) && num(v.gas) && num(v.memory) && num(v.timeoutMs)
 const errorShape: Check = (v) => isObj(v) && str(v.name) && str(v.message)
 const auth: Check = (v) => isObj(v) && (v.debug === true || (hex64(v.pubkey) && count(v.counter) && hex128(v.signature)))
-const changes: Check = (v) => Array.isArray(v) && v.every((c) => Array.isArray(c) && c.length === 2 && str(c[0]) && (c[1] === null || str(c[1])))
+const contentRef: Check = (v) => isObj(v) && hex64(v.sha256) && count(v.size)
+const changes: Check = (v) => Array.isArray(v) && v.every((c) => Array.isArray(c) && c.length === 2 && str(c[0]) && (c[1] === null || str(c[1]) || contentRef(c[1])))
 const optional = (check: Check): Check => (v) => v === undefined || check(v)
 
 const runtime = { sourceHash: hex64, engine, mode, limits }
@@ -121,6 +136,9 @@ function problem (value: unknown, index: number): string | null {
   if (type === 'call' && value.result !== undefined && value.error !== undefined) return "a 'call' entry with both 'result' and 'error'"
   return null
 }
+
+/** The index to give encodeEntry for an entry that will go after block 0 (any call, restart or upgrade). */
+export const LATER_BLOCK = Number.MAX_SAFE_INTEGER
 
 /** Encodes an entry as block `index` of a log, refusing what decode would refuse. */
 export function encodeEntry (entry: LogEntry, index: number, key = 'being written'): Buffer {
@@ -164,6 +182,13 @@ export class CallLog {
     const start = this.core.length
     const blocks = entries.map((entry, i) => encodeEntry(entry, start + i, this.key))
     const { length } = await this.core.append(blocks)
+    return length
+  }
+
+  /** Appends entries already encoded by encodeEntry (which checked them), as one Hypercore append. */
+  async appendEncoded (blocks: readonly Buffer[]): Promise<number> {
+    if (blocks.length === 0) return this.core.length
+    const { length } = await this.core.append(blocks as Buffer[])
     return length
   }
 

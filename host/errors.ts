@@ -41,6 +41,37 @@ export class HostError extends Error {
     return new HostError(`Cannot use ${dir} as the host directory: ${String((cause as Error)?.message ?? cause)}. Check its permissions, or choose another --dir.`, 'DIR_UNUSABLE', { cause })
   }
 
+  // ---- the store on disk (host/host-store.ts, host/acknowledged.ts, host/commit.ts) ----
+
+  /** Damage found in the store: part names it ('the write-ahead log'), files are relative to dir. */
+  static STORE_DAMAGED (dir: string, damage: { part: string, files: string[], detail: string }, cause?: unknown): HostError {
+    const files = damage.files.length > 0 ? ` (${damage.files.join(', ')})` : ''
+    return storeRefusal(`The store in ${dir} is damaged: ${damage.part}${files} cannot be read: ${damage.detail}.`, damage, cause)
+  }
+
+  /** The store holds less than the acknowledged record says the host acknowledged. */
+  static STORE_BEHIND (dir: string, detail: string, logs: string[]): HostError {
+    const part = 'the write-ahead log'
+    return storeRefusal(`The store in ${dir} holds less than its host acknowledged: ${detail}. RocksDB dropped acknowledged writes: ` +
+      `its write-ahead log${logs.length > 0 ? ` (${logs.join(', ')})` : ''} was truncated, damaged or removed, or the store is an older copy than its ACKNOWLEDGED record.`, { part, files: logs }, undefined)
+  }
+
+  static STORE_FAILED (dir: string, cause: unknown): HostError {
+    return new HostError(`The store in ${dir} failed: ${String((cause as Error)?.message ?? cause)}. The host stopped taking calls; ` +
+      'restart it to continue from the log.', 'STORE_FAILED', { cause })
+  }
+
+  static DISK_FULL (dir: string, freeBytes: number, cause?: unknown): HostError {
+    const free = Number.isFinite(freeBytes) ? ` (${Math.floor(freeBytes / 1024)} KiB free)` : ''
+    return new HostError(`The disk holding ${dir} is full${free}: free some space there. Nothing acknowledged was lost.`, 'DISK_FULL', { cause })
+  }
+
+  static DIR_COPIED (dir: string, cause?: unknown): HostError {
+    return new HostError(`${dir} is a copy of a host directory, or was restored or moved to another disk (its CORESTORE file says so). ` +
+      'A host never writes to a copy: two hosts writing copies of one log would fork it. Verify the copy with nodevms verify --dir, ' +
+      'or run exec on the original directory.', 'DIR_COPIED', { cause })
+  }
+
   static DIR_NOT_NODEVMS (dir: string): HostError {
     return new HostError(`${dir} is not empty and holds no nodevms corestore. Refusing to write into it: choose an empty or new --dir.`, 'DIR_NOT_NODEVMS')
   }
@@ -53,16 +84,36 @@ export class HostError extends Error {
     return new HostError(`${filename} differs from the script in the call log at ${dir}, and --new refuses upgrades. Drop --new to log an upgrade, or choose another --dir.`, 'SCRIPT_CHANGED')
   }
 
-  static COMMIT_FAILED (cause: unknown): HostError {
-    return new HostError(`Writing the call log or the files archive failed: ${String((cause as Error)?.message ?? cause)}. The host stopped taking calls; restart it to recover from the log.`, 'COMMIT_FAILED', { cause })
-  }
-
   static NOT_A_NODEVMS_LOG (key: string, index: number, found: string, cause?: unknown): HostError {
     return new HostError(`Block ${index} of core ${key} is ${found}: this key is not a nodevms call log. Check the dat:// key you gave for the call log.`, 'NOT_A_NODEVMS_LOG', { cause })
   }
 
   static FILES_READ_ONLY (path: string): HostError {
     return new HostError(`Cannot change ${path}: this files archive is a read-only checkout.`, 'FILES_READ_ONLY')
+  }
+
+  /** Refused before it ran (-32012 over RPC), so it has no effect and no log entry. */
+  static ARGS_TOO_LARGE (method: string, bytes: number, limit: number): HostError {
+    const mib = (n: number) => `${(n / 1048576).toFixed(2)} MiB`
+    return new HostError(`The arguments of ${method} take ${mib(bytes)} of JSON, more than the ${mib(limit)} a call may carry. ` +
+      'The call was not run. Send less per call; large data belongs in System.files.', 'ARGS_TOO_LARGE')
+  }
+
+  static BATCH_TOO_LARGE (bytes: number, limit: number): HostError {
+    const mib = (n: number) => `${(n / 1048576).toFixed(2)} MiB`
+    return new HostError(`The replies to this batch's earlier calls already take ${mib(bytes)}, and one batch reply carries at most ${mib(limit)}: ` +
+      'this call was not run. Send it again, in another message.', 'BATCH_TOO_LARGE')
+  }
+
+  static SLOW_READER (unread: number, limit: number): HostError {
+    const mib = (n: number) => `${(n / 1048576).toFixed(2)} MiB`
+    return new HostError(`This connection has ${mib(unread)} of replies it has not read (at most ${mib(limit)} may wait): this call was not run. ` +
+      'Read the replies before sending more calls.', 'SLOW_READER')
+  }
+
+  static FILES_BEHIND_LOG (filesVersion: number, path: string, sha256: string): HostError {
+    return new HostError(`The call log names content for ${path} (sha256 ${sha256.slice(0, 16)}…, at files version ${filesVersion}) that the files archive does not hold: ` +
+      'the store lost writes the log kept. Nothing was changed; restore the directory from a backup, or verify the log from a mirror.', 'FILES_BEHIND_LOG')
   }
 
   static FILES_VERSION_MISMATCH (expected: number, actual: number): HostError {
@@ -180,5 +231,13 @@ function refusal (message: string, code: keyof typeof AUTH_RPC_CODES, data?: unk
   const err = new HostError(message, code)
   err.rpcCode = AUTH_RPC_CODES[code]
   if (data !== undefined) err.data = data
+  return err
+}
+
+/** A refusal to use a damaged store, with what to do about it. */
+function storeRefusal (what: string, damage: { part: string, files: string[] }, cause: unknown): HostError {
+  const err = new HostError(`${what} nodevms refuses to use it, so that no acknowledged call is lost or signed again. ` +
+    'Keep the directory as it is, and restore it from a backup, or verify the log from a mirror (nodevms verify dat://<call log key>).', 'STORE_DAMAGED', { cause })
+  err.data = { part: damage.part, files: damage.files }
   return err
 }

@@ -1,14 +1,21 @@
 // The host: one Corestore at `dir` holding the call log (a Hypercore) and the files archive (a
 // Hyperdrive), one engine running the script, and the script-wide lock in front of it.
 // call → engine → CallRecord → CallEntry (+ changes, files version, state root) → group commit.
-import { mkdirSync, readdirSync, accessSync, constants as fsConstants } from 'node:fs'
-import Corestore from 'corestore'
+import type Corestore from 'corestore'
 import Hyperdrive from 'hyperdrive'
 import { reservedMethodReason } from '../client/wire.js'
-import { createEngine, DEFAULT_LIMITS, ENGINE_NAME, ENGINE_VERSION, EngineError, wasmSha256 } from '../engine/index.js'
+import { createEngine, DEFAULT_LIMITS, ENGINE_NAME, ENGINE_VERSION, EngineError } from '../engine/index.js'
 import type { Engine, Files, LogFn } from '../engine/index.js'
-import { CallLog, encodeChanges, sha256Hex, type CallAuth, type CallEntry, type EngineInfo, type Limits, type LogEntry, type Mode } from './call-log.js'
-import { GroupCommitter, readTail, recover, type LogTail } from './commit.js'
+import { CallLog, encodeEntry, LATER_BLOCK, logChanges, type CallAuth, type CallEntry, type Limits, type Mode } from './call-log.js'
+import { callEntry, MAX_ARGS_BYTES, MAX_ENTRY_BYTES, tooLarge, type FilesPoint } from './call-entry.js'
+import { AcknowledgedWriter, checkAcknowledged, ACKNOWLEDGED_FILE } from './acknowledged.js'
+import { GroupCommitter } from './commit.js'
+import type { LogTail } from './recovery.js'
+import { filesMismatch, lifecycleEntry, prepareHostDir, recoverFromLog } from './start-up.js'
+import { DiskFullWatch } from './disk-full.js'
+import { HostStore } from './host-store.js'
+import { StoreAudit } from './store-audit.js'
+import { WalSync } from './wal-sync.js'
 import { readLastCounters } from './counter-snapshot.js'
 import { DriveFiles, FilesTransaction, predictVersion } from './drive-files.js'
 import { HostError } from './errors.js'
@@ -36,15 +43,42 @@ export interface HostOptions {
   log?: LogFn
   /** Host diagnostics (recovery, warnings). Default: stderr. */
   warn?: (message: string) => void
+  /**
+   * Called when the host stops taking calls for good (its store is damaged or failed): exec exits on it.
+   * A full disk is not such a failure: the host refuses calls and reopens the store once there is room.
+   */
+  onFailure?: (err: Error) => void
+  /** Called after the host reopened its store (a full disk had room again): `store` is a new Corestore. */
+  onReopen?: () => Promise<void>
+  /** fdatasync each group before its replies (default true). Off only for the bench's unsynced baseline. */
+  syncWrites?: boolean
+  /** Read the whole store in the background after start-up, to find damage start-up does not read (default true). */
+  audit?: boolean
 }
 
-export interface CallContext { caller?: string | null, auth?: CallAuth }
+export interface CallContext {
+  caller?: string | null
+  auth?: CallAuth
+  /** Called in queue order, just before the call runs; throwing refuses it (it then never runs). */
+  beforeRun?: () => void
+  /** Called right after it ran, with the size of its log entry (an upper bound of its reply's). */
+  afterRun?: (entryBytes: number) => void
+}
 
 /** What a caller gets back: the logged entry, durable by the time the promise resolves. */
 export type CallOutcome = CallEntry
 
 /** What start-up did, for the CLI to report. */
 export interface OpenReport { created: boolean, upgraded: boolean, recovered: number, warnings: string[] }
+
+/** Bytes of value's JSON; 0 when it is not JSON (the engine then refuses it, with its own message). */
+function jsonBytes (value: unknown): number {
+  try {
+    return Buffer.byteLength(JSON.stringify(value) ?? '')
+  } catch {
+    return 0
+  }
+}
 
 /** The Files the engine sees: the current call's transaction. */
 class CallFiles implements Files {
@@ -63,11 +97,18 @@ export class Host {
   log!: CallLog
   report: OpenReport = { created: false, upgraded: false, recovered: 0, warnings: [] }
   private engine!: Engine
+  private hostStore!: HostStore
   private committer!: GroupCommitter
+  private audit: StoreAudit | null = null
+  // Set while the host cannot take calls (a full disk until the store reopens, or a failed store).
+  private unavailable: Error | null = null
+  private readonly diskFull: DiskFullWatch
   private pending!: PendingFiles
   private readonly callFiles = new CallFiles(null as unknown as Files)
   private root!: StateRoot
+  // Where the files stand after the last executed call (ahead of what is durable while a group is in flight).
   private filesVersion = 0
+  private stateRoot = ''
   private chain: Promise<unknown> = Promise.resolve()
   private queued = 0
   private opening: Promise<void> | null = null
@@ -85,6 +126,7 @@ export class Host {
       timeoutMs: options.timeoutMs ?? DEFAULT_LIMITS.timeoutMs
     }
     this.mode = options.seeded === true ? 'seeded' : 'deterministic'
+    this.diskFull = new DiskFullWatch(options.dir, () => this.reopen())
   }
 
   get callLogKey (): string { return this.log.key }
@@ -95,11 +137,7 @@ export class Host {
   get groupSizes (): readonly number[] { return this.committer?.groupSizes ?? [] }
 
   ready (): Promise<void> {
-    this.opening ??= this.open().catch(async (err) => {
-      await this.engine?.close().catch(() => {})
-      await this.closeStorage()
-      throw err
-    })
+    this.opening ??= this.openSafely().then(() => this.startAudit())
     return this.opening
   }
 
@@ -112,8 +150,10 @@ export class Host {
   async call (method: string, args: unknown[] = [], context: CallContext = {}): Promise<CallOutcome> {
     if (this.closing !== null) throw HostError.HOST_CLOSING()
     if (!this.opened) throw HostError.HOST_NOT_READY()
-    if (this.committer.failed) throw this.committer.failed
+    if (this.unavailable !== null) throw this.unavailable
     if (!this.engine.methods.includes(method)) throw EngineError.METHOD_NOT_FOUND(method, this.engine.methods)
+    const argsBytes = jsonBytes(args)
+    if (argsBytes > MAX_ARGS_BYTES) throw HostError.ARGS_TOO_LARGE(method, argsBytes, MAX_ARGS_BYTES)
     const limit = this.options.queueLimit ?? DEFAULT_QUEUE_LIMIT
     if (this.queued > limit) throw HostError.QUEUE_FULL(limit) // queued counts the running call too
     this.queued++
@@ -140,42 +180,65 @@ export class Host {
       methods: this.methods,
       callLogUrl: `dat://${this.callLogKey}`,
       filesArchiveUrl: `dat://${this.filesKey}`,
-      callLogLength: this.log.length,
-      filesVersion: this.filesVersion,
+      // What is durable, never what is only executed or written (a failed write would leave those ahead).
+      callLogLength: this.committer.durable.logLength,
+      filesVersion: this.committer.durable.filesVersion,
       mode: this.mode,
       engine: { name: ENGINE_NAME, version: ENGINE_VERSION }
     }
   }
 
   private async execute (method: string, args: unknown[], context: CallContext): Promise<{ entry: CallEntry, durable: Promise<void> }> {
+    context.beforeRun?.()
     const txn = new FilesTransaction(this.pending)
     this.callFiles.current = txn
     const record = await this.engine.call(method, args, { caller: context.caller ?? null })
     const changes = txn.changes()
     const hashes = changes.map(([path]) => txn.hashOf(path))
+    const before: FilesPoint = { filesVersion: this.filesVersion, stateRoot: this.stateRoot }
+    const previous = changes.map(([path]) => this.root.hashOf(path))
     changes.forEach(([path], i) => this.root.set(path, hashes[i]))
-    this.filesVersion = predictVersion(this.filesVersion, changes)
-    const entry: CallEntry = {
-      type: 'call',
-      ...record,
-      ...(context.auth !== undefined ? { auth: context.auth } : {}),
-      changes: encodeChanges(changes),
-      filesVersion: this.filesVersion,
-      stateRoot: this.root.digest()
+    const after: FilesPoint = { filesVersion: predictVersion(this.filesVersion, changes), stateRoot: this.root.digest() }
+    let entry = callEntry(record, context.auth, logChanges(changes, hashes), after)
+    let block = encodeEntry(entry, LATER_BLOCK)
+    if (block.byteLength > MAX_ENTRY_BYTES) {
+      // Too big for one log block: the call is logged with EntryTooLargeError instead, and its changes dropped.
+      changes.forEach(([path], i) => this.root.set(path, previous[i]))
+      entry = tooLarge(entry, block.byteLength, before)
+      block = encodeEntry(entry, LATER_BLOCK)
+      context.afterRun?.(block.byteLength)
+      return { entry, durable: this.committer.submit(entry, block, [], []) }
     }
+    context.afterRun?.(block.byteLength)
+    this.filesVersion = after.filesVersion
+    this.stateRoot = after.stateRoot
     this.pending.push(changes)
-    return { entry, durable: this.committer.submit(entry, changes, hashes) }
+    return { entry, durable: this.committer.submit(entry, block, changes, hashes) }
+  }
+
+  /** open(), closing whatever it opened when it fails. */
+  private async openSafely (): Promise<void> {
+    try {
+      await this.open()
+    } catch (err) {
+      await this.engine?.close().catch(() => {})
+      await this.closeStorage()
+      throw err
+    }
   }
 
   private async open (): Promise<void> {
-    this.prepareDir()
-    this.store = new Corestore(this.dir)
+    prepareHostDir(this.dir)
+    this.hostStore = await HostStore.open(this.dir)
+    this.store = this.hostStore.store
     try {
-      await this.store.ready()
+      await this.openCores()
     } catch (err) {
-      if (/lock/i.test(String((err as Error)?.message))) throw HostError.DIR_LOCKED(this.dir, err)
-      throw HostError.DIR_UNUSABLE(this.dir, err)
+      throw this.hostStore.explain(err)
     }
+  }
+
+  private async openCores (): Promise<void> {
     this.log = new CallLog(this.store.get({ name: LOG_CORE_NAME }))
     await this.log.core.ready()
     this.drive = new Hyperdrive(this.store.session())
@@ -183,15 +246,21 @@ export class Host {
     const driveFiles = new DriveFiles(this.drive)
     this.pending = new PendingFiles(driveFiles)
     this.callFiles.current = this.pending
-    this.committer = new GroupCommitter(this.log, this.drive, this.pending)
 
     // A drive with blocks but no log is another tool's: this host writes the init entry before any file.
     if (this.log.length === 0 && this.drive.core.length > 0) throw HostError.DIR_NOT_NODEVMS(this.dir)
+    await this.checkAcknowledged()
+    const wal = this.options.syncWrites === false ? null : new WalSync(this.hostStore.rocks, this.hostStore.dbDir)
+    const acknowledged = await AcknowledgedWriter.open(this.dir)
+    this.committer = new GroupCommitter(this.log, this.drive, this.pending, { wal, acknowledged, problem: (err) => this.hostStore.problem(err) })
+    this.committer.onFailure = (err) => this.failed(err)
     const tail = this.log.length === 0 ? null : await this.recoverFromLog()
     const counters = await readLastCounters(this.log)
     this.filesVersion = this.drive.version
     this.root = await driveFiles.stateRoot()
-    if (tail !== null) this.checkFilesAgainst(tail.last)
+    this.stateRoot = this.root.digest()
+    const mismatch = tail === null ? null : filesMismatch(tail.last, { filesVersion: this.filesVersion, stateRoot: this.stateRoot })
+    if (mismatch !== null) this.warn(mismatch)
     // The engine loads before anything is appended, so a script that does not load (or exports a reserved
     // name) leaves the log as it was.
     this.engine = await createEngine(this.options.source, {
@@ -205,57 +274,78 @@ export class Host {
     })
     const reserved = this.engine.methods.flatMap((name) => { const reason = reservedMethodReason(name); return reason === null ? [] : [{ name, reason }] })
     if (reserved.length > 0) throw HostError.RESERVED_METHODS(this.options.filename, reserved)
-    const lifecycle = this.lifecycleEntry(tail?.lifecycle ?? null)
+    const { source, filename, refuseUpgrade } = this.options
+    const lifecycle = lifecycleEntry(tail?.lifecycle ?? null, {
+      dir: this.dir, source, filename, refuseUpgrade, mode: this.mode, limits: this.limits, filesKey: this.filesKey,
+      files: { filesVersion: this.filesVersion, stateRoot: this.stateRoot }
+    })
+    this.report.created = lifecycle.type === 'init'
+    this.report.upgraded = lifecycle.type === 'upgrade'
     this.committer.seedCounters(counters)
     await this.committer.open()
     await this.committer.appendLifecycle(lifecycle)
   }
 
   private async recoverFromLog (): Promise<LogTail> {
-    const first = await this.log.get(0)
-    if (first.type !== 'init') throw HostError.LOG_CORRUPT(this.log.key, 'block 0 is not an init entry')
-    if (first.filesKey !== this.filesKey) throw HostError.LOG_CORRUPT(this.log.key, `its files key ${first.filesKey} is not this directory's archive ${this.filesKey}`)
-    const tail = await readTail(this.log, this.drive.version)
-    this.report.recovered = await recover(this.drive, tail.unapplied)
-    if (this.report.recovered > 0) this.warn(`Recovered ${this.report.recovered} logged call(s) whose file changes had not reached the files archive.`)
+    const { tail, recovered } = await recoverFromLog(this.log, this.drive)
+    this.report.recovered = recovered
+    if (recovered > 0) this.warn(`Recovered ${recovered} logged call(s) whose file changes had not reached the files archive.`)
     return tail
   }
 
-  /** Warns (and leaves the files alone) when the drive is not what the log's last entry says. */
-  private checkFilesAgainst (last: LogEntry): void {
-    const logged = 'filesVersion' in last ? { version: last.filesVersion, root: last.stateRoot } : { version: 1, root: new StateRoot().digest() }
-    const root = this.root.digest()
-    if (this.drive.version === logged.version && root === logged.root) return
-    this.warn(`The files archive (version ${this.drive.version}, state root ${root}) is not what the call log ends with ` +
-      `(version ${logged.version}, state root ${logged.root}): the files were changed outside the log. ` +
-      'They are left as they are; nodevms verify will report it.')
+  /** Refuses a store that holds less than the host acknowledged (acknowledged.ts says what that guards against). */
+  private async checkAcknowledged (): Promise<void> {
+    const checked = await checkAcknowledged(this.dir, this.log.core, this.drive)
+    if (!checked && this.log.length > 0) this.warn(`${this.dir} has no ${ACKNOWLEDGED_FILE} record (it was written by an older nodevms): starting one now.`)
   }
 
-  private lifecycleEntry (previous: LogEntry | null): LogEntry {
-    const engine: EngineInfo = { name: ENGINE_NAME, version: ENGINE_VERSION, wasmSha256: wasmSha256() }
-    const { source, filename } = this.options
-    const sourceHash = sha256Hex(source)
-    const common = { engine, mode: this.mode, limits: this.limits }
-    if (previous === null) {
-      this.report.created = true
-      return { type: 'init', version: 1, filename, source, sourceHash, ...common, filesKey: this.filesKey }
+  /** The committer stopped: a full disk waits for room and reopens; anything else stops the host. */
+  private failed (err: Error): void {
+    this.unavailable = err
+    if ((err as HostError).code === 'DISK_FULL') {
+      this.warn(`${err.message} Calls are refused until there is room; the host checks every ${DiskFullWatch.INTERVAL_MS / 1000} s.`)
+      this.diskFull.start()
+      return
     }
-    const state = { filesVersion: this.filesVersion, stateRoot: this.root.digest() }
-    if ('sourceHash' in previous && previous.sourceHash === sourceHash) return { type: 'restart', sourceHash, ...common, ...state }
-    if (this.options.refuseUpgrade === true) throw HostError.SCRIPT_CHANGED(this.dir, filename)
-    this.report.upgraded = true
-    return { type: 'upgrade', filename, source, sourceHash, ...common, ...state }
+    this.warn(err.message)
+    this.options.onFailure?.(err)
   }
 
-  private prepareDir (): void {
-    try {
-      mkdirSync(this.dir, { recursive: true })
-      accessSync(this.dir, fsConstants.W_OK)
-    } catch (err) {
-      throw HostError.DIR_UNUSABLE(this.dir, err)
-    }
-    const names = readdirSync(this.dir)
-    if (names.length > 0 && !names.includes('CORESTORE')) throw HostError.DIR_NOT_NODEVMS(this.dir)
+  /**
+   * After a full disk: closes the store and the engine and opens them again from the log, as a restart
+   * would (and logs a restart entry). Runs on the call chain, so no call executes meanwhile. Resolves
+   * true when the host serves again.
+   */
+  private async reopen (): Promise<boolean> {
+    const done = this.chain.then(async () => {
+      if (this.closing !== null) return true
+      await this.closeSession()
+      try {
+        await this.openSafely()
+      } catch (err) {
+        this.unavailable = err as Error
+        if ((err as HostError).code === 'DISK_FULL') return false
+        this.warn((err as Error).message)
+        this.options.onFailure?.(err as Error)
+        return true
+      }
+      this.unavailable = null
+      this.warn(`The disk has room again: reopened ${this.dir} from its log (a restart entry records it) and serving again.`)
+      await this.options.onReopen?.().catch((err) => this.warn(`After reopening: ${(err as Error).message}`))
+      return true
+    })
+    this.chain = done.catch(() => {})
+    return await done
+  }
+
+  private startAudit (): void {
+    if (this.options.audit === false) return
+    const audit = new StoreAudit(this.hostStore)
+    this.audit = audit
+    audit.run().catch((err) => {
+      if (this.audit !== audit || this.closing !== null) return
+      this.failed(err as Error)
+    })
   }
 
   private warn (message: string): void {
@@ -265,10 +355,17 @@ export class Host {
   }
 
   private async shutdown (): Promise<void> {
+    this.diskFull.stop()
     await this.opening?.catch(() => {})
     await this.chain
+    await this.closeSession()
+  }
+
+  private async closeSession (): Promise<void> {
+    this.audit?.stop()
+    this.audit = null
     await this.committer?.idle()
-    await this.engine?.close()
+    await this.engine?.close().catch(() => {})
     await this.closeStorage()
   }
 
@@ -276,6 +373,6 @@ export class Host {
     await this.committer?.close()
     await this.drive?.close().catch(() => {})
     await this.log?.core.close().catch(() => {})
-    await this.store?.close().catch(() => {})
+    await this.hostStore?.close()
   }
 }

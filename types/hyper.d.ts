@@ -35,6 +35,10 @@ declare module 'hypercore' {
     readonly peers: any[]
     static key (manifest: any, opts?: any): Buffer
     static discoveryKey (key: Buffer): Buffer
+    /** hypercore-storage over RocksDB at dir; opts reach rocksdb-native (walRecoveryMode, readOnly, createIfMissing). */
+    static defaultStorage (dir: string, opts?: Record<string, unknown>): unknown
+    /** The largest block append() takes (15 MiB). */
+    static readonly MAX_SUGGESTED_BLOCK_SIZE: number
   }
 }
 
@@ -42,7 +46,7 @@ declare module 'corestore' {
   import type { EventEmitter } from 'node:events'
   import type Hypercore from 'hypercore'
   export default class Corestore extends EventEmitter {
-    constructor (storage: string, opts?: any)
+    constructor (storage: string | unknown, opts?: any)
     readonly opened: boolean
     readonly closed: boolean
     ready (): Promise<void>

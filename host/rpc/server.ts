@@ -2,6 +2,7 @@
 //   ws://host:port/            JSON-RPC; with --debug, /?user=NAME or `Authorization: Basic` names the caller
 //   ws://host:port/replicate   Hypercore replication of the call log and files archive (binary frames)
 //   ws://host:port/blocks      the same cores in bulk, for verifiers that check them in memory (block-server.ts)
+//   http://host:port/          a browser's GET (Accept: text/html): the status page; other HTTP gets 426
 // Both upgrades pass the origin policy first: a page whose origin is not allowed gets 403.
 // The server never serializes connections: fairness and the script-wide lock come from the service's FIFO queue.
 import { createServer, type IncomingMessage, type Server as HttpServer } from 'node:http'
@@ -13,6 +14,7 @@ import { BLOCKS_PATH, HostError } from '../index.js'
 import { claimedUser, keyShapedNameRefusal } from './debug-user.js'
 import { Dispatcher, type Caller, type Service } from './dispatch.js'
 import { OriginPolicy } from './origin-policy.js'
+import { sendStatusPage, wantsStatusPage } from './status-page.js'
 
 export interface RpcServerOptions {
   service: Service
@@ -23,12 +25,12 @@ export interface RpcServerOptions {
   maxPayload?: number           // largest JSON-RPC message, bytes (default 1 MiB); bigger closes with 1009
   replicationMaxPayload?: number // largest replication frame (default 64 MiB)
   heartbeatMs?: number          // ping interval; a socket silent for two intervals is terminated (default 30 s)
-  maxBufferedBytes?: number     // unsent bytes a socket may hold before it is terminated (default 8 MiB)
+  maxBufferedBytes?: number     // unread reply bytes past which a socket takes no new calls, and is cut off if it stops reading (default 8 MiB)
   maxInFlight?: number          // calls awaiting a reply per connection (default 256)
   onError?: (err: unknown) => void // unexpected failures, for the host's log (default: stderr)
 }
 
-interface Peer { ws: WebSocket, alive: boolean }
+interface Peer { ws: WebSocket, alive: boolean, unreadAtLastBeat: number }
 interface RpcPeer extends Peer, Caller {}
 
 export class RpcServer {
@@ -60,12 +62,13 @@ export class RpcServer {
     this.maxBufferedBytes = opts.maxBufferedBytes ?? 8 * 1024 * 1024
     this.heartbeatMs = opts.heartbeatMs ?? 30_000
     this.onError = opts.onError ?? ((err) => { process.stderr.write(`nodevms rpc: ${(err as Error)?.stack ?? err}\n`) })
-    this.dispatcher = new Dispatcher(opts.service, opts.maxInFlight ?? 256, this.onError)
+    this.dispatcher = new Dispatcher(opts.service, opts.maxInFlight ?? 256, this.onError, this.maxBufferedBytes)
     const common = { noServer: true, clientTracking: false, perMessageDeflate: false }
     this.rpcWss = new WebSocketServer({ ...common, maxPayload: opts.maxPayload ?? 1024 * 1024 })
     this.replicationWss = new WebSocketServer({ ...common, maxPayload: opts.replicationMaxPayload ?? 64 * 1024 * 1024 })
     this.blocksWss = new WebSocketServer({ ...common, maxPayload: 64 * 1024 }) // requests are small JSON
     this.http = createServer((req, res) => {
+      if (wantsStatusPage(req)) return sendStatusPage(req, res, () => this.service.handshakeInfo(), this.url.slice('ws://'.length))
       res.writeHead(426, { 'content-type': 'text/plain' })
       res.end('This is a nodevms host: connect with a WebSocket (JSON-RPC at /, replication at /replicate).\n')
     })
@@ -154,7 +157,7 @@ export class RpcServer {
   private upgradeBlocks (req: IncomingMessage, socket: Duplex, head: Buffer): void {
     this.blocksWss.handleUpgrade(req, socket, head, (ws) => {
       if (this.closing) return ws.terminate()
-      this.track({ ws, alive: true })
+      this.track({ ws, alive: true, unreadAtLastBeat: 0 })
       this.service.serveBlocks!(ws)
     })
   }
@@ -167,7 +170,7 @@ export class RpcServer {
   }
 
   private onReplicationSocket (ws: WebSocket): void {
-    this.track({ ws, alive: true })
+    this.track({ ws, alive: true, unreadAtLastBeat: 0 })
     const stream = createWebSocketStream(ws)
     // ws only ends the readable half when the socket closes; destroy the whole stream so replication stops.
     ws.once('close', () => stream.destroy())
@@ -181,7 +184,7 @@ export class RpcServer {
   }
 
   private onRpcSocket (ws: WebSocket, caller: string | null): void {
-    const peer: RpcPeer = { ws, alive: true, caller, inFlight: 0 }
+    const peer: RpcPeer = { ws, alive: true, unreadAtLastBeat: 0, caller, inFlight: 0, unread: () => ws.bufferedAmount }
     this.track(peer)
     ws.on('message', (data, isBinary) => this.onMessage(peer, data, isBinary))
   }
@@ -195,14 +198,23 @@ export class RpcServer {
   private send (peer: Peer, text: string): void {
     // A client that left mid-call: the call has completed (the service decided); the reply is dropped.
     if (peer.ws.readyState !== WebSocket.OPEN) return
+    // A reply is sent whatever its own size (a call that ran is answered); a client that has not read the
+    // replies before it is cut off instead, so we never buffer without bound. New calls from a client
+    // behind on its reading are refused before they run (Dispatcher, SLOW_READER).
+    if (peer.ws.bufferedAmount > this.maxBufferedBytes) {
+      peer.ws.terminate()
+      return
+    }
     peer.ws.send(text)
-    // A client that never reads would make us buffer without bound: cut it off instead.
-    if (peer.ws.bufferedAmount > this.maxBufferedBytes) peer.ws.terminate()
   }
 
   private beat (): void {
     for (const peer of this.peers) {
-      if (!peer.alive || peer.ws.bufferedAmount > this.maxBufferedBytes) {
+      // Over the cap and not draining since the last beat: the client stopped reading.
+      const unread = peer.ws.bufferedAmount
+      const stalled = unread > this.maxBufferedBytes && unread >= peer.unreadAtLastBeat
+      peer.unreadAtLastBeat = unread
+      if (!peer.alive || stalled) {
         peer.ws.terminate()
         continue
       }

@@ -28,7 +28,7 @@ export function hostService (host: Host, opts: ServiceOptions = {}): Service {
     handshakeInfo: () => host.handshakeInfo(),
     call: async (method, params, ctx) => {
       try {
-        const entry = await admission.admit(method, params, ctx, (admitted) => host.call(method, params, admitted))
+        const entry = await admission.admit(method, params, ctx, (admitted) => host.call(method, params, { ...admitted, beforeRun: ctx.beforeRun, afterRun: ctx.afterRun }))
         return entry.error !== undefined ? { error: entry.error } : { result: entry.result ?? null }
       } catch (err) {
         if (err instanceof EngineError && err.code === 'INVALID_ARGS') throw HostError.INVALID_PARAMS(err.message)

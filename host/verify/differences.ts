@@ -2,7 +2,7 @@
 // differ, with short previews of both sides, and the comparisons that find them.
 import type Hyperdrive from 'hyperdrive'
 import type { Files, MemoryFiles } from '../../engine/index.js'
-import { DriveFiles, StateRoot, type Change, type LogChange } from '../index.js'
+import { DriveFiles, sameContent, StateRoot, type Change, type LogChange } from '../index.js'
 import { driveChangeAt } from './drive-history.js'
 
 /** What a verifier shows of one file: a short preview of both sides (null: no such file). */
@@ -43,19 +43,26 @@ export class DifferenceBuilder {
     if (this.diff.previews.length < MAX_PREVIEWS) this.diff.previews.push({ path, expected: preview(expected), actual: preview(actual) })
   }
 
+  /** The same, with previews already made (a logged change may name its content by hash only). */
+  addPreviews (path: string, expected: string | null, actual: string | null): void {
+    this.diff.count++
+    if (this.diff.paths.length < MAX_PATHS) this.diff.paths.push(path)
+    if (this.diff.previews.length < MAX_PREVIEWS) this.diff.previews.push({ path, expected, actual })
+  }
+
   result (): FilesDifference | null { return this.diff.count === 0 ? null : this.diff }
 }
 
 /** Paths where a call's logged changes and its replayed changes differ (expected: the replay). */
 export function compareChanges (logged: readonly LogChange[], replayed: readonly Change[]): FilesDifference | null {
   const out = new DifferenceBuilder()
-  const loggedByPath = new Map(logged.map(([path, data]) => [path, data === null ? null : new Uint8Array(Buffer.from(data, 'base64'))]))
+  const loggedByPath = new Map(logged)
   const replayedByPath = new Map(replayed)
   for (const path of [...new Set([...replayedByPath.keys(), ...loggedByPath.keys()])].sort(byCodeUnit)) {
     const want = replayedByPath.get(path)
     const got = loggedByPath.get(path)
-    if (want === undefined || got === undefined || !equalBytes(want, got)) {
-      out.add(path, want === undefined ? null : want, got === undefined ? null : got)
+    if (want === undefined || got === undefined || !sameContent(got, want)) {
+      out.addPreviews(path, want === undefined ? null : contentPreview(want), got === undefined ? null : loggedPreview(got))
     }
   }
   // The same changes repeated or in another order still misdescribe the drive's history.
@@ -66,6 +73,19 @@ export function compareChanges (logged: readonly LogChange[], replayed: readonly
     out.diff.previews.push({ path: '(order)', expected: order(replayed).replaceAll('\n', ', '), actual: order(logged).replaceAll('\n', ', ') })
   }
   return out.result()
+}
+
+/** A replayed file as a logged change shows it: its hash and size, then a preview ('(deleted)' for null). */
+function contentPreview (data: Uint8Array | null): string {
+  if (data === null) return '(deleted)'
+  return `sha256 ${Buffer.from(StateRoot.hashContent(data)).toString('hex').slice(0, 16)}… (${data.byteLength} bytes) ${preview(data)}`
+}
+
+/** What a log entry says a file became. */
+function loggedPreview (content: LogChange[1]): string {
+  if (content === null) return '(deleted)'
+  if (typeof content === 'string') return contentPreview(new Uint8Array(Buffer.from(content, 'base64')))
+  return `sha256 ${content.sha256.slice(0, 16)}… (${content.size} bytes)`
 }
 
 function byCodeUnit (a: string, b: string): number {

@@ -253,8 +253,14 @@ export class RemoteCoreSession extends EventEmitter {
 
   /** Every block below length can be fetched: nothing is signed but not yet here. */
   get signedLength (): number { return this.length }
+  get contiguousLength (): number { return this.length }
+  /** No replication peers: the host is read over its block endpoint. */
+  readonly peers: unknown[] = []
 
-  /** Hyperbee's preload hint (the children of a tree node it just read): fetch them now, together. */
+  /**
+   * Hyperbee's preload hint (the children of a tree node it just read): fetch them now, together. A range
+   * ({ start, end }) asks for nothing: blocks are fetched, checked, as they are read.
+   */
   download (range: { blocks?: number[] } = {}): { done (): Promise<void>, destroy (): void } {
     const fetched = Promise.all((range.blocks ?? []).map((index) => this.get(index).catch(() => null))).then(() => {})
     return { done: () => fetched, destroy: () => {} }

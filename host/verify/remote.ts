@@ -23,6 +23,11 @@ export interface RemoteOptions {
   timeout?: number
   /** 'bulk' (the default without a store) or 'replicate' (Hypercore replication, as with a store). */
   fetch?: 'bulk' | 'replicate'
+  /**
+   * Called once the keys are checked and replication runs, before the fetch completes (to watch its progress).
+   * A caller that watches, as the explorer does while it follows a live host, gets Hypercore replication.
+   */
+  onReplicating?: (log: CallLog, drive: Hyperdrive) => void
 }
 
 /**
@@ -41,7 +46,7 @@ export async function openRemote (url: string, opts: RemoteOptions = {}): Promis
   if (opts.expect?.log !== undefined && parseKey(opts.expect.log, 'call log') !== logKey) throw HostError.KEY_MISMATCH('call log', parseKey(opts.expect.log), logKey)
   if (opts.expect?.files !== undefined && parseKey(opts.expect.files, 'files archive') !== filesKey) throw HostError.KEY_MISMATCH('files archive', parseKey(opts.expect.files, 'files archive'), filesKey)
 
-  if (opts.store === undefined && opts.fetch !== 'replicate') {
+  if (opts.store === undefined && opts.fetch !== 'replicate' && opts.onReplicating === undefined) {
     const bulk = await openBulk(url, logKey, filesKey, { timeout: opts.timeout })
     if (bulk !== null) return bulk
   }
@@ -77,6 +82,7 @@ export async function openRemote (url: string, opts: RemoteOptions = {}): Promis
     done()
     await core.update({ wait: true })
     await drive.update({ wait: true })
+    opts.onReplicating?.(new CallLog(core), drive)
     // Fetch everything first: the replay then reads local blocks only, and cannot hang on a host that left.
     downloads.push(core.download({ start: 0, end: core.length }))
     downloads.push(drive.db.core.download({ start: 0, end: drive.db.core.length }))

@@ -24,6 +24,13 @@ export class ReplayFiles implements Files {
     this.tx = new FilesTransaction(this.base)
   }
 
+  /** The current call's net changes and their sha256s, not yet applied. */
+  pending (): { changes: Change[], hashes: Array<Uint8Array | null> } {
+    const tx = this.tx
+    const changes = tx?.changes() ?? []
+    return { changes, hashes: changes.map(([path]) => tx!.hashOf(path)) }
+  }
+
   /** Drops the current call's writes. */
   discard (): void {
     this.tx = null

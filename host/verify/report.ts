@@ -1,5 +1,5 @@
 // What a verification reports: the verdict, the first divergence, and the wording of each finding.
-import type { LogEntry } from '../index.js'
+import type { LogChange, LogEntry } from '../index.js'
 import type { FilePreview, FilesDifference } from './differences.js'
 import type { UnsignedCallersReport } from './unsigned-callers.js'
 
@@ -67,8 +67,11 @@ export function filesFields (diff: FilesDifference): { paths: string[], previews
   return { paths: diff.paths, previews: diff.previews }
 }
 
-export function summary ([path, data]: [string, string | null]): string {
-  return data === null ? `${path}: deleted` : `${path}: ${data.length > 40 ? data.slice(0, 40) + '…' : data} (base64)`
+/** One logged change in a line: deleted, or the new content's hash and size (or, in older logs, its base64). */
+export function summary ([path, content]: LogChange): string {
+  if (content === null) return `${path}: deleted`
+  if (typeof content === 'string') return `${path}: ${content.length > 40 ? content.slice(0, 40) + '…' : content} (base64)`
+  return `${path}: sha256 ${content.sha256} (${content.size} bytes)`
 }
 
 export function describe (entry: LogEntry, index: number, found: Found): VerifyDivergence {

@@ -14,6 +14,8 @@ export interface VerifySource {
   /** After a run that verified `length` entries: remember them in --store (a no-op without one). */
   remember (length: number): Promise<void>
   close (): Promise<void>
+  /** What a failure while reading this source means (a damaged store names the damaged part); default: the error. */
+  explain? (err: unknown): unknown
 }
 
 /** `dat://<hex>`, `hyper://<z32 or hex>` or bare hex/z32 → 64 lowercase hex. */

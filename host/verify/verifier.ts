@@ -12,7 +12,7 @@
 import type Hyperdrive from 'hyperdrive'
 import { compareRecords, createEngine, ENGINE_NAME, ENGINE_VERSION, wasmSha256 } from '../../engine/index.js'
 import type { CallRecord, Engine } from '../../engine/index.js'
-import { encodeChanges, HostError, sha256Hex, toCallRecord, type CallEntry, type CallLog, type Change, type EngineInfo, type LogEntry, type RestartEntry, type UpgradeEntry } from '../index.js'
+import { callEntry, HostError, logChanges, MAX_ENTRY_BYTES, sha256Hex, toCallRecord, tooLarge, type CallEntry, type FilesPoint, type CallLog, type Change, type EngineInfo, type LogEntry, type RestartEntry, type UpgradeEntry } from '../index.js'
 import { AuthChecker } from './auth.js'
 import { compareChanges, compareFinalFiles, driveChanges } from './differences.js'
 import { compareDriveHistory, DriveHistory } from './drive-history.js'
@@ -27,8 +27,11 @@ export interface VerifyOptions {
   history?: boolean
   /** Called every few hundred entries and at the end. */
   onProgress?: (done: number, total: number) => void
+  /** Called as each entry is checked: with null when it is right, with the divergence when it is the first wrong one. */
+  onEntry?: (index: number, entry: LogEntry, divergence: VerifyDivergence | null) => void
 }
 
+const ROOT_PLACEHOLDER = '0'.repeat(64) // a state root's length, for measuring a would-be entry
 const PROGRESS_EVERY = 256
 const EMPTY_DRIVE_VERSION = 1 // an empty Hyperdrive reports version 1 (drive-files.ts)
 
@@ -80,8 +83,10 @@ export class LogVerifier {
         const found = await this.checked(entry, this.index)
         if (found !== null) {
           this.diverged = describe(entry, this.index, found)
+          this.options.onEntry?.(this.index, entry, this.diverged)
           return this.report(this.diverged)
         }
+        this.options.onEntry?.(this.index, entry, null)
         this.index++
         if (this.index % PROGRESS_EVERY === 0) this.options.onProgress?.(this.index, total)
       }
@@ -238,12 +243,17 @@ export class LogVerifier {
       this.files.discard()
       return { field: 'error', expected: { name: (err as Error).name, message: (err as Error).message }, actual: expected.error ?? null, message: 'the engine failed while replaying the call' }
     }
-    const diff = compareRecords(actual, expected) // expected: the replay's value; actual: the log's
-    if (diff !== null) return { ...diff, message: `the log records another ${diff.field} than the replay gives` }
-    const changes = await this.files.commit()
+    // The host's rule for an entry that would not fit in a log block, applied to the replay (call-entry.ts).
+    const fitted = this.fitted(entry, actual)
+    const diff = compareRecords(fitted, expected) // expected: the replay's value; actual: the log's
+    if (diff !== null) {
+      this.files.discard()
+      return { ...diff, message: `the log records another ${diff.field} than the replay gives` }
+    }
+    const changes = fitted === actual ? await this.files.commit() : []
     const changed = compareChanges(entry.changes, changes)
     if (changed !== null) {
-      return { field: 'changes', ...filesFields(changed), expected: encodeChanges(changes).map(summary), actual: entry.changes.map(summary), message: `the log records other file changes than the replay makes: ${changed.paths.join(', ')}` }
+      return { field: 'changes', ...filesFields(changed), expected: logChanges(changes).map(summary), actual: entry.changes.map(summary), message: `the log records other file changes than the replay makes: ${changed.paths.join(', ')}` }
     }
     const before = this.filesVersion
     const after = before + changes.length
@@ -256,6 +266,21 @@ export class LogVerifier {
     this.counts.calls++
     this.counts.oracles += entry.oracles.length
     return null
+  }
+
+  /**
+   * The replayed record as the host logs it: itself, or (when the call's entry would exceed a log block)
+   * the EntryTooLargeError record, whose file changes are then dropped. The would-be entry is measured with
+   * a placeholder state root of the same length, so its size is the host's.
+   */
+  private fitted (entry: CallEntry, actual: CallRecord): CallRecord {
+    const { changes, hashes } = this.files.pending()
+    const at: FilesPoint = { filesVersion: this.filesVersion + changes.length, stateRoot: ROOT_PLACEHOLDER }
+    const candidate = callEntry(actual, entry.auth, logChanges(changes, hashes), at)
+    const bytes = Buffer.byteLength(JSON.stringify(candidate))
+    if (bytes <= MAX_ENTRY_BYTES) return actual
+    this.files.discard()
+    return toCallRecord(tooLarge(candidate, bytes, { filesVersion: this.filesVersion, stateRoot: this.files.root.digest() }))
   }
 
   private async historyCheck (before: number, changes: Change[]): Promise<Found | null> {

@@ -76,10 +76,9 @@ function launch (args: string[], opts: RunOptions) {
   return { child, exited, output }
 }
 
-/** Starts `nodevms <args>` (usually `exec …`) and resolves once the four CONTRACT §4 lines are out. */
-export function spawnCli (args: string[], opts: SpawnOptions = {}): Promise<ServingCli> {
-  const { child, exited, output } = launch([CLI_PATH, ...args], opts)
-  const stop = async (signal: NodeJS.Signals = 'SIGTERM'): Promise<Exit> => {
+/** Sends signal (default SIGTERM) and resolves with the exit; SIGKILLs after 10 s. */
+function stopper (child: ChildProcess, exited: Promise<Exit>) {
+  return async (signal: NodeJS.Signals = 'SIGTERM'): Promise<Exit> => {
     if (child.exitCode !== null || child.signalCode !== null) return { code: child.exitCode, signal: child.signalCode }
     child.kill(signal)
     const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
@@ -87,6 +86,12 @@ export function spawnCli (args: string[], opts: SpawnOptions = {}): Promise<Serv
     clearTimeout(timer)
     return exit
   }
+}
+
+/** Starts `nodevms <args>` (usually `exec …`) and resolves once the four CONTRACT §4 lines are out. */
+export function spawnCli (args: string[], opts: SpawnOptions = {}): Promise<ServingCli> {
+  const { child, exited, output } = launch([CLI_PATH, ...args], opts)
+  const stop = stopper(child, exited)
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => { void stop('SIGKILL'); reject(new Error(`nodevms ${args.join(' ')} did not start within ${opts.timeoutMs ?? 20_000} ms.\nstdout: ${output.stdout}\nstderr: ${output.stderr}`)) }, opts.timeoutMs ?? 20_000)
     const onData = () => {
@@ -110,6 +115,39 @@ export function spawnCli (args: string[], opts: SpawnOptions = {}): Promise<Serv
     void exited.then(({ code, signal }) => {
       clearTimeout(timer)
       reject(new Error(`nodevms ${args.join(' ')} exited (${code ?? signal}) before serving.\nstdout: ${output.stdout}\nstderr: ${output.stderr}`))
+    })
+  })
+}
+
+/** A running `nodevms explore`, after it printed `Explorer at <url>`. */
+export interface ExploringCli {
+  /** The page's address, as printed. */
+  url: string
+  child: ChildProcess
+  stdout (): string
+  stderr (): string
+  stop (signal?: NodeJS.Signals): Promise<Exit>
+  exited: Promise<Exit>
+}
+
+/** Starts `nodevms explore <args>` and resolves once it printed `Explorer at http://HOST:PORT/`. */
+export function spawnExplore (args: string[], opts: SpawnOptions = {}): Promise<ExploringCli> {
+  const { child, exited, output } = launch([CLI_PATH, 'explore', ...args], opts)
+  const stop = stopper(child, exited)
+  return new Promise((resolve, reject) => {
+    const ms = opts.timeoutMs ?? 30_000
+    const timer = setTimeout(() => { void stop('SIGKILL'); reject(new Error(`nodevms explore ${args.join(' ')} printed no address within ${ms} ms.\nstdout: ${output.stdout}\nstderr: ${output.stderr}`)) }, ms)
+    const onData = () => {
+      const match = /^Explorer at (http:\/\/[^\s]+\/)$/m.exec(output.stdout)
+      if (match === null) return
+      child.stdout!.off('data', onData)
+      clearTimeout(timer)
+      resolve({ url: match[1], child, stdout: () => output.stdout, stderr: () => output.stderr, stop, exited })
+    }
+    child.stdout!.on('data', onData)
+    void exited.then(({ code, signal }) => {
+      clearTimeout(timer)
+      reject(new Error(`nodevms explore ${args.join(' ')} exited (${code ?? signal}) before its page was ready.\nstdout: ${output.stdout}\nstderr: ${output.stderr}`))
     })
   })
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -5,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Corestore from 'corestore'
 import {
-  CallLog, decodeChanges, decodeEntry, encodeChanges, encodeEntry, toCallRecord,
+  CallLog, decodeEntry, encodeEntry, logChanges, sameContent, toCallRecord,
   type CallEntry, type InitEntry, type LogEntry, type RestartEntry, type UpgradeEntry
 } from '../../host/call-log.js'
 import { HostError } from '../../host/errors.js'
@@ -128,11 +129,20 @@ test('append refuses entries that decode would refuse, and writes nothing', asyn
   await log.core.close()
 })
 
-test('file changes round-trip through base64, and a call entry gives back its engine record', () => {
+test('file changes are logged by content hash and size, and a call entry gives back its engine record', () => {
   const changes: Array<[string, Uint8Array | null]> = [['/bin', new Uint8Array([0, 255, 7])], ['/gone', null], ['/empty', new Uint8Array(0)]]
-  const logged = encodeChanges(changes)
-  assert.equal(logged, [['/bin', 'AP8H'], ['/gone', null], ['/empty', '']])
-  assert.equal(decodeChanges(logged), changes)
+  const logged = logChanges(changes)
+  assert.equal(logged, [
+    ['/bin', { sha256: createHash('sha256').update(new Uint8Array([0, 255, 7])).digest('hex'), size: 3 }],
+    ['/gone', null],
+    ['/empty', { sha256: createHash('sha256').update('').digest('hex'), size: 0 }]
+  ])
+  for (let i = 0; i < changes.length; i++) assert.ok(sameContent(logged[i][1], changes[i][1]), `${changes[i][0]} is named by its logged form`)
+  assert.not.ok(sameContent(logged[0][1], new Uint8Array([0, 255, 8])), 'other bytes of the same size are not')
+  assert.not.ok(sameContent(logged[1][1], new Uint8Array(0)), 'a delete is not an empty file')
+  assert.ok(sameContent('AP8H', new Uint8Array([0, 255, 7])), 'an older log\'s base64 content still compares')
+  const entry = decodeEntry(encodeEntry({ ...call, changes: logged }, 1), 1)
+  assert.equal((entry as typeof call).changes, logged, 'an entry with content references round-trips')
   const record = toCallRecord(call)
   assert.equal(Object.keys(record).sort(), ['args', 'caller', 'gas', 'method', 'oracles', 'result', 'seed', 'time'])
 })

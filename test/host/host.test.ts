@@ -11,8 +11,8 @@ import Hyperdrive from 'hyperdrive'
 import { EngineError } from '../../engine/index.js'
 import { CallLog, DriveFiles, Host, HostError, LOG_CORE_NAME, computeStateRoot, sha256Hex } from '../../host/index.js'
 import type { CallEntry, HostOptions, LogEntry } from '../../host/index.js'
-import { encodeChanges } from '../../host/call-log.js'
-import { readTail } from '../../host/commit.js'
+import { logChanges, sameContent } from '../../host/call-log.js'
+import { readTail } from '../../host/recovery.js'
 import { verifyLog } from '../../host/verify/index.js'
 
 const fixtures = new URL('../../../fixtures/', import.meta.url)
@@ -229,9 +229,10 @@ log('every call entry\'s filesVersion is a checkout whose recomputed state root 
     for (const path of await files.list('/')) content.push([path, (await files.get(path))!])
     await files.close()
     assert.is(entry.stateRoot, computeStateRoot(content), `${entry.method}(${JSON.stringify(entry.args)}): the state root matches the files at version ${entry.filesVersion}`)
-    for (const [path, data] of entry.changes) {
+    for (const [path, logged] of entry.changes) {
       const found = content.find(([p]) => p === path)
-      assert.is(found === undefined ? null : Buffer.from(found[1]).toString('base64'), data, `${path}: the logged change is what the checkout holds`)
+      assert.ok(sameContent(logged, found === undefined ? null : found[1]), `${path}: the logged change (${JSON.stringify(logged)}) names what the checkout holds`)
+      assert.ok(logged === null || typeof logged === 'object', `${path}: the entry names the content by hash and size; the bytes are not in the log`)
     }
   }
   assert.is(host.drive.version, calls[calls.length - 1].filesVersion, 'the drive is at the last entry\'s version')
@@ -272,23 +273,24 @@ log('start-up reads only the tail of a long log', async () => {
   await store.close()
 })
 
-log('a log ahead of the drive is completed from the log at start-up, without running anything', async () => {
-  const dir = await tempDir()
+/** A call entry that reached the log but not the drive (what a store that lost the drive's writes would hold). */
+async function callAheadOfDrive (dir: string, content: Uint8Array, changes: (data: Uint8Array) => CallEntry['changes']): Promise<CallEntry> {
   const host = await open(dir)
   await host.call('add', ['one'])
   const last = (await host.log.get(host.log.length - 1)) as CallEntry
   await host.close()
-  // A call that reached the log but not the drive (what a crash between the two would leave).
   const store = await openStore(dir)
-  const content = new TextEncoder().encode('{"n":99,"note":"recovered"}')
   const files: Array<[string, Uint8Array]> = [['/calls/1.json', (await store.drive.get('/calls/1.json'))!], ['/counter', (await store.drive.get('/counter'))!], ['/calls/99.json', content]]
   const entry: CallEntry = {
     ...last, args: ['never run'], result: { n: 99, calls: 99 },
-    changes: encodeChanges([['/calls/99.json', content]]), filesVersion: last.filesVersion + 1, stateRoot: computeStateRoot(files)
+    changes: changes(content), filesVersion: last.filesVersion + 1, stateRoot: computeStateRoot(files)
   }
   await store.log.append([entry])
   await store.close()
+  return entry
+}
 
+async function expectRecovered (dir: string, entry: CallEntry): Promise<void> {
   const warnings: string[] = []
   const again = await open(dir, LEDGER, { warn: (m) => warnings.push(m) })
   assert.is(again.report.recovered, 1, 'one call was recovered')
@@ -297,6 +299,34 @@ log('a log ahead of the drive is completed from the log at start-up, without run
   assert.equal((await again.call('add')).result, { n: 2, calls: 1 }, 'the script did not run for the recovered call (counter unchanged)')
   assert.ok(warnings.some((w) => /Recovered 1/.test(w)), 'recovery is reported')
   assert.not.ok(warnings.some((w) => /outside the log/.test(w)), 'and it is not mistaken for a change outside the log')
+}
+
+const RECOVERED = new TextEncoder().encode('{"n":99,"note":"recovered"}')
+
+log('a log ahead of the drive (an older log, content in base64) is completed from the log at start-up, without running anything', async () => {
+  const dir = await tempDir()
+  const entry = await callAheadOfDrive(dir, RECOVERED, (data) => [['/calls/99.json', Buffer.from(data).toString('base64')]])
+  await expectRecovered(dir, entry)
+})
+
+log('a log ahead of the drive whose content is named by hash takes the bytes from the archive\'s blobs, checked against the hash', async () => {
+  const dir = await tempDir()
+  const entry = await callAheadOfDrive(dir, RECOVERED, (data) => logChanges([['/calls/99.json', data]]))
+  // The blob landed (the committer writes it in the same atom as the entry); the drive's index entry did not.
+  const again = await openStore(dir)
+  const blobs = (await again.drive.getBlobs()) as unknown as { core: { append (b: Buffer): Promise<unknown> } }
+  await blobs.core.append(Buffer.from(RECOVERED))
+  await again.close()
+  await expectRecovered(dir, entry)
+})
+
+log('a log ahead of the drive naming content the archive never got is refused, and nothing is changed', async () => {
+  const dir = await tempDir()
+  await callAheadOfDrive(dir, RECOVERED, (data) => logChanges([['/calls/99.json', data]]))
+  const host = new Host({ source: LEDGER, filename: 'ledger.js', dir, warn: () => {} })
+  const err = await rejects(host.ready(), ['FILES_BEHIND_LOG'], 'start-up')
+  assert.match(err.message, '/calls/99.json', 'the message names the file')
+  await host.close()
 })
 
 log.run()
@@ -305,6 +335,15 @@ log.run()
 
 const bad = suite('host bad input')
 bad.after.each(after)
+
+bad('arguments over 1 MiB are refused before the call runs (ARGS_TOO_LARGE), and nothing is logged', async () => {
+  const host = await open(await tempDir())
+  const length = host.log.length
+  const err = await rejects(host.call('add', ['x'.repeat(1024 * 1024)]), ['ARGS_TOO_LARGE'], 'a 1 MiB note')
+  assert.match(err.message, /more than the 1\.00 MiB a call may carry/)
+  assert.is(host.log.length, length, 'nothing was logged')
+  assert.equal((await host.call('add', ['small'])).result, { n: 1, calls: 1 }, 'the refused call never ran; the next one does')
+})
 
 bad('a second Host on a directory in use fails at once with DIR_LOCKED, and the first keeps serving', async () => {
   const dir = await tempDir()

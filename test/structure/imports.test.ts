@@ -1,6 +1,7 @@
 // The import graph runs one way (README "Where things are"): cli → host → engine, host → client for the
 // wire format (and the verifier, a client of the host it audits, → the Node client), client → nothing of
-// ours and no Node built-in outside client/node.ts. A folder reaches another only through its entry file.
+// ours and no Node built-in outside client/node.ts; the explorer → the verifier and its page's wire.ts
+// (the API's shapes), its page → nothing but itself. A folder reaches another only through its entry file.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { readdirSync, readFileSync, statSync } from 'node:fs'
@@ -11,10 +12,11 @@ import { fileURLToPath } from 'node:url'
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
 const SOURCE_DIRS = ['engine', 'client', 'host', 'cli']
 
-/** The room a source file belongs to: engine, client, cli, host (the core) or host/rpc|verify|swarm. */
+/** The room a source file belongs to: engine, client, cli, host (the core), host/rpc|verify|swarm|explore, or the explorer's page. */
 function room (file: string): string {
-  const [top, sub] = file.split('/')
-  return top === 'host' && ['rpc', 'verify', 'swarm'].includes(sub) ? `host/${sub}` : top
+  const [top, sub, inner] = file.split('/')
+  if (top === 'host' && sub === 'explore' && inner === 'page') return 'host/explore/page'
+  return top === 'host' && ['rpc', 'verify', 'swarm', 'explore'].includes(sub) ? `host/${sub}` : top
 }
 
 /** The one file through which other rooms may import each room. */
@@ -25,6 +27,8 @@ const ENTRIES: Record<string, string[]> = {
   'host/rpc': ['host/rpc/index.ts'],
   'host/verify': ['host/verify/index.ts'],
   'host/swarm': ['host/swarm/index.ts'],
+  'host/explore': ['host/explore/index.ts'],
+  'host/explore/page': ['host/explore/page/wire.ts'], // the rest is loaded by the browser from the explorer
   cli: []
 }
 
@@ -36,6 +40,8 @@ const MAY_IMPORT: Record<string, string[]> = {
   'host/rpc': ['host/index.ts', 'engine/index.ts', 'client/wire.ts'],
   'host/verify': ['host/index.ts', 'engine/index.ts', 'client/wire.ts', 'client/node.ts'],
   'host/swarm': ['host/index.ts', 'host/verify/index.ts', 'engine/index.ts', 'client/wire.ts'],
+  'host/explore': ['host/index.ts', 'host/verify/index.ts', 'host/explore/page/wire.ts'],
+  'host/explore/page': [],
   cli: Object.values(ENTRIES).flat()
 }
 
@@ -47,17 +53,21 @@ const PACKAGES: Record<string, RegExp | null> = {
   'host/rpc': /^(?!cac$)/,
   'host/verify': /^(?!cac$)/,
   'host/swarm': /^(?!cac$)/,
+  'host/explore': /^hyperdrive$/,
+  'host/explore/page': /(?!)/,
   cli: null
 }
 
 const NODE_SIDE_OF_CLIENT = 'client/node.ts'
+/** Rooms whose code runs in browsers: no Node built-in (but the client's one Node-side module). */
+const IN_BROWSERS = new Set(['client', 'host/explore/page'])
 const isBuiltin = (spec: string) => spec.startsWith('node:') || builtinModules.includes(spec.split('/')[0])
 
 /** Why `from` (a repo-relative .ts path) may not import `spec`, or null when it may. */
 export function violation (from: string, spec: string): string | null {
   const mine = room(from)
   if (!spec.startsWith('.')) {
-    if (isBuiltin(spec)) return mine === 'client' && from !== NODE_SIDE_OF_CLIENT ? `the client imports ${spec} outside ${NODE_SIDE_OF_CLIENT}` : null
+    if (isBuiltin(spec)) return IN_BROWSERS.has(mine) && from !== NODE_SIDE_OF_CLIENT ? `${mine} runs in browsers and imports ${spec}${mine === 'client' ? ` outside ${NODE_SIDE_OF_CLIENT}` : ''}` : null
     if (mine === 'client' && spec === 'ws' && from !== NODE_SIDE_OF_CLIENT) return `the client imports ws outside ${NODE_SIDE_OF_CLIENT}`
     const allowed = PACKAGES[mine]
     return allowed === null || allowed.test(spec) ? null : `${mine} may not use the package ${spec}`
@@ -107,7 +117,16 @@ test('the checker refuses each kind of wrong import (so the graph test can fail)
     ['host/verify/verifier.ts', '../swarm/index.js'],
     ['host/swarm/mirror.ts', '../verify/verifier.js'],
     ['cli/exec.ts', '../host/rpc/server.js'],
-    ['cli/exec.ts', '../client/rpc-client.js']
+    ['cli/exec.ts', '../client/rpc-client.js'],
+    ['host/explore/page/main.ts', 'node:fs'],
+    ['host/explore/page/main.ts', '../api.js'],
+    ['host/explore/api.ts', './page/timeline.js'],
+    ['host/explore/page/main.ts', '../index.js'],
+    ['host/explore/api.ts', 'ws'],
+    ['host/explore/explorer.ts', '../rpc/index.js'],
+    ['host/explore/explorer.ts', '../../engine/index.js'],
+    ['host/verify/verifier.ts', '../explore/index.js'],
+    ['cli/explore.ts', '../host/explore/explorer.js']
   ]
   for (const [from, spec] of refused) assert.ok(violation(from, spec) !== null, `${from} → ${spec} must be refused`)
   const allowed: Array<[string, string]> = [
@@ -119,7 +138,12 @@ test('the checker refuses each kind of wrong import (so the graph test can fail)
     ['host/rpc/server.ts', '../index.js'],
     ['host/verify/remote.ts', '../../client/node.js'],
     ['host/swarm/mirror.ts', '../verify/index.js'],
-    ['cli/exec.ts', '../host/rpc/index.js']
+    ['cli/exec.ts', '../host/rpc/index.js'],
+    ['host/explore/explorer.ts', '../verify/index.js'],
+    ['host/explore/api.ts', 'node:http'],
+    ['host/explore/page/main.ts', './timeline.js'],
+    ['host/explore/api.ts', './page/wire.js'],
+    ['cli/explore.ts', '../host/explore/index.js']
   ]
   for (const [from, spec] of allowed) assert.is(violation(from, spec), null, `${from} → ${spec} is allowed`)
 })

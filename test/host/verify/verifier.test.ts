@@ -9,9 +9,10 @@ import Hyperdrive from 'hyperdrive'
 import crypto from 'hypercore-crypto'
 import { createEngine, ENGINE_NAME, ENGINE_VERSION, wasmSha256 } from '../../../engine/index.js'
 import type { Engine, Files } from '../../../engine/index.js'
-import { CallLog, encodeChanges, type CallAuth, type CallEntry, type EngineInfo, type UpgradeEntry, type Limits, type Mode } from '../../../host/call-log.js'
+import { CallLog, logChanges, type CallAuth, type CallEntry, type EngineInfo, type UpgradeEntry, type Limits, type Mode } from '../../../host/call-log.js'
 import { applyChanges, DriveFiles, FilesTransaction, predictVersion, type Change } from '../../../host/drive-files.js'
 import { HostError } from '../../../host/errors.js'
+import { MAX_ENTRY_BYTES, tooLarge } from '../../../host/call-entry.js'
 import { computeStateRoot, StateRoot } from '../../../host/state-root.js'
 import { LogVerifier, openRemote, verifyLog, type VerifyOptions, type VerifyReport } from '../../../host/verify/index.js'
 import { signedPayload } from '../../../client/wire.js'
@@ -84,7 +85,7 @@ class TestHost {
     if (opts.changes !== undefined) changes = opts.changes(changes)
     for (const [path, data] of changes) this.root.set(path, data === null ? null : StateRoot.hashContent(data))
     const entry: CallEntry = {
-      type: 'call', ...record, changes: encodeChanges(changes),
+      type: 'call', ...record, changes: logChanges(changes),
       filesVersion: predictVersion(this.drive.version, changes), stateRoot: this.root.digest()
     }
     if (opts.auth !== undefined) entry.auth = opts.auth
@@ -299,6 +300,34 @@ test('a crafted entry that logs a change the script did not make is caught', asy
   await ctx.host.call('increment', [], { changes: (c) => [...c, ['/owner', Buffer.from('mallory')]] })
   const d = diverges(await verify(ctx), 2, 'changes')
   assert.equal(d.paths, ['/owner'])
+})
+
+test('a call that fits in a log entry but is logged as EntryTooLargeError (dropping its changes) is caught', async (ctx) => {
+  await ctx.host.init(PERSISTENT)
+  await ctx.host.call('increment')
+  const root = ctx.host.root.digest()
+  const version = ctx.host.drive.version
+  await ctx.host.call('increment', [], {
+    changes: () => [],
+    tamper: (e) => {
+      const logged = tooLarge(e, MAX_ENTRY_BYTES + 1, { filesVersion: version, stateRoot: root })
+      delete e.result
+      Object.assign(e, logged)
+    }
+  })
+  const d = diverges(await verify(ctx), 2, 'result')
+  assert.is(d.expected, 2, 'the replay gives the call\'s real result')
+})
+
+test('a logged change names its content by sha256 and size; a wrong hash is caught with both sides shown', async (ctx) => {
+  await ctx.host.init(PERSISTENT)
+  const entry = await ctx.host.call('increment')
+  assert.equal(entry.changes, [['/counter', { sha256: sha256('1'), size: 1 }]], 'the bytes are not in the log')
+  await ctx.host.call('increment', [], { tamper: (e) => { e.changes = [['/counter', { sha256: sha256('7'), size: 1 }]] } })
+  const d = diverges(await verify(ctx), 2, 'changes')
+  assert.equal(d.paths, ['/counter'])
+  assert.match(String(d.previews?.[0].expected), `sha256 ${sha256('2').slice(0, 16)}… (1 bytes) "2"`)
+  assert.match(String(d.previews?.[0].actual), `sha256 ${sha256('7').slice(0, 16)}… (1 bytes)`)
 })
 
 test('a drive that holds other bytes than the logged change is caught at that entry, or at the end without history', async (ctx) => {
