@@ -8,12 +8,17 @@
 //                      (with --before DIR, also against that checkout's createEngine in interleaved rounds)
 //   engine.create_spaced  the same with idle time between creates (informative)
 //   engine.replay      records/s replayed from 100,000 counter.increment records   ≥ 30,000/s
+//   engine.rollback    ms to put the memory back after a call hits its gas limit, 100,000 calls into an
+//                      engine with a ~10 MB heap (the worker's own measure), against replaying all the
+//                      calls from the start in the same run   ≤ 50 ms
+//   engine.rollback_latency  what the next call waits for it, seen from the caller (informative)
+//   engine.checkpoint  ms for one checkpoint of that heap, against copying as many bytes in this thread (informative)
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { getQuickJS } from 'quickjs-emscripten'
 import { createEngine, replay, MemoryFiles } from 'nodevms/engine'
-import type { CallRecord } from 'nodevms/engine'
+import type { CallRecord, Engine } from 'nodevms/engine'
 import { round, type BenchResult } from './report.js'
 import { against, interleave, type BenchOptions } from './rounds.js'
 
@@ -136,6 +141,60 @@ async function replayRate (count: number): Promise<BenchResult> {
   return { name: 'engine.replay', value: round(value, 0), unit: 'records/s', baseline: 30_000, ratio: round(value / 30_000, 3), target: `≥ 30000 records/s (${count} records)`, met: value >= 30_000 }
 }
 
+// Every call keeps a little: after 100,000 calls the heap is about 10 MB.
+const KEEPER = `
+const kept = []
+exports.keep = (i) => { kept.push({ i, text: 'entry ' + i }); return kept.length }
+exports.spin = () => { kept.length = 0; for (;;) {} }
+exports.size = () => kept.length
+`
+
+interface EngineStats { checkpoints: number, checkpointMs: number, rollbacks: number, rollbackMs: number, replayedCalls: number }
+const statsOf = (engine: Engine) => (engine as unknown as { stats (): Promise<EngineStats> }).stats()
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+async function rollback (calls: number, hits: number): Promise<BenchResult[]> {
+  const engine = await createEngine(KEEPER, { gasLimit: 50, log: () => {} })
+  const records: CallRecord[] = []
+  for (let i = 0; i < calls; i++) records.push(await engine.call('keep', [i]))
+  await pause(50)
+  const checkpointMs = (await statsOf(engine)).checkpointMs
+  const heapBytes = (await engine.checkpoint()).byteLength
+  const rollbackMs: number[] = []
+  const latencyMs: number[] = []
+  const normalMs: number[] = []
+  let i = calls
+  for (let hit = 0; hit < hits; hit++) {
+    // Some calls since the last checkpoint, so the rollback has a tape to play.
+    for (let k = 0; k < 50 + hit * 37 % 400; k++) records.push(await engine.call('keep', [i++]))
+    let started = performance.now()
+    await engine.call('size')
+    normalMs.push(performance.now() - started)
+    await engine.call('spin')
+    started = performance.now()
+    const size = await engine.call('size')
+    latencyMs.push(performance.now() - started)
+    if (size.result !== i) throw new Error(`the rollback lost calls: ${String(size.result)} kept, ${i} made`)
+    rollbackMs.push((await statsOf(engine)).rollbackMs)
+  }
+  await engine.close()
+  // The baseline: a rollback without checkpoints would replay every call since the start.
+  const started = performance.now()
+  const verdict = await replay(KEEPER, records.slice(0, calls), { gasLimit: 50 })
+  const fullReplayMs = performance.now() - started
+  if (!verdict.ok) throw new Error(`the benchmark's own records did not replay: ${JSON.stringify(verdict.divergence)}`)
+  const copy = new Uint8Array(heapBytes)
+  const copyStarted = performance.now()
+  copy.slice()
+  const copyMs = performance.now() - copyStarted
+  const value = median(rollbackMs)
+  return [
+    { name: 'engine.rollback', value: round(value, 2), unit: 'ms', baseline: round(fullReplayMs, 1), ratio: round(value / fullReplayMs, 4), target: `≤ 50 ms after ${calls} calls (baseline: replaying them all)`, met: value <= 50 },
+    { name: 'engine.rollback_latency', value: round(median(latencyMs), 2), unit: 'ms', baseline: round(median(normalMs), 3), ratio: null, target: 'the call after a limit hit; baseline: a call after a normal one (informative)' },
+    { name: 'engine.checkpoint', value: round(checkpointMs, 2), unit: 'ms', baseline: round(copyMs, 2), ratio: round(checkpointMs / copyMs, 2), target: `one checkpoint of a ${round(heapBytes / 1048576, 1)} MB heap; baseline: copying as many bytes here (informative)` }
+  ]
+}
+
 export async function benchEngine ({ quick, before }: BenchOptions): Promise<BenchResult[]> {
   const ms = quick ? 500 : 3000
   // create runs first: after the call measures, the collector has more to do on every instance dropped.
@@ -144,6 +203,7 @@ export async function benchEngine ({ quick, before }: BenchOptions): Promise<Ben
     ...await callSync(ms),
     await callFiles(ms),
     ...created,
-    await replayRate(quick ? 30_000 : 100_000)
+    await replayRate(quick ? 30_000 : 100_000),
+    ...await rollback(quick ? 30_000 : 100_000, quick ? 10 : 30)
   ]
 }

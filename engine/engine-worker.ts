@@ -4,7 +4,8 @@
 import { MessageChannel, Worker } from 'node:worker_threads'
 import { CallerEndpoint, channelBuffer, type Message } from './channel.js'
 import { EngineError } from './errors.js'
-import type { FromWorker, ToWorker, WasmProbes } from './protocol.js'
+import type { FromWorker, ToWorker } from './protocol.js'
+import type { WasmProbes } from './wasm-probe.js'
 import { compile } from './wasm.js'
 import type { WorkerInit } from './worker.js'
 

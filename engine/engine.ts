@@ -7,6 +7,7 @@ import { EngineError } from './errors.js'
 import { performRequest, StorageFault, type FileOutcome } from './file-ops.js'
 import { FileSystem, MemoryFiles } from './files.js'
 import type { LoadOptions, LogLine, RecordMessage, ToWorker } from './protocol.js'
+import type { SandboxStats } from './sandbox.js'
 import type { CallOptions, CallRecord, Engine, EngineOptions } from './types.js'
 import { returnWorker, takeWorker } from './worker-pool.js'
 
@@ -39,6 +40,7 @@ export class QuickJSEngine implements Engine {
 
   static async create (source: string, options: InternalEngineOptions = {}): Promise<QuickJSEngine> {
     if (typeof source !== 'string') throw new TypeError('createEngine(source): source must be a string')
+    if (options.checkpoint !== undefined && !(options.checkpoint instanceof Uint8Array)) throw new TypeError('createEngine(source, { checkpoint }): checkpoint must be a Uint8Array, as Engine.checkpoint() gives it')
     const filename = options.filename ?? 'script.js'
     const load: LoadOptions = {
       filename,
@@ -51,7 +53,7 @@ export class QuickJSEngine implements Engine {
     const worker = await takeWorker()
     let reply: Received
     try {
-      worker.send({ t: 'load', source, options: load })
+      worker.send({ t: 'load', source, options: load }, options.checkpoint)
       reply = await worker.receive()
     } catch (err) {
       await worker.terminate()
@@ -70,11 +72,35 @@ export class QuickJSEngine implements Engine {
   }
 
   call (method: string, args: unknown[] = [], options: CallOptions = {}): Promise<CallRecord> {
-    // Checked when the call is made: calls queued before close() still run.
+    return this.enqueue(() => this.runCall(method, args, options))
+  }
+
+  /** The engine's state between calls, as bytes that createEngine({ checkpoint }) can start from. */
+  checkpoint (): Promise<Uint8Array> {
+    return this.enqueue(async () => (await this.exchange({ t: 'checkpoint' }, 'checkpoint')).bytes!)
+  }
+
+  /** What the worker measured about checkpoints and rollbacks (for benchmarks). */
+  stats (): Promise<SandboxStats> {
+    return this.enqueue(async () => ((await this.exchange({ t: 'stats' }, 'stats')).message as { stats: SandboxStats }).stats)
+  }
+
+  /** Work for the worker, after everything asked before it. Checked when asked: what was queued before close() still runs. */
+  private enqueue<T> (work: () => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(EngineError.ENGINE_CLOSED())
-    const run = this.queue.then(() => this.runCall(method, args, options))
+    const run = this.queue.then(work)
     this.queue = run.catch(() => {})
     return run
+  }
+
+  private async exchange (request: ToWorker, expected: string): Promise<Received> {
+    if (this.broken) throw this.broken
+    this.worker.send(request)
+    const got = await this.worker.receive()
+    emitLogs(this.log, got.message.logs)
+    if (got.message.t === expected) return got
+    if (got.message.t === 'failed') throw new EngineError(got.message.message, got.message.code)
+    throw unexpected(got)
   }
 
   async close (): Promise<void> {
@@ -177,7 +203,6 @@ export class QuickJSEngine implements Engine {
     if (ended.deadlineGas !== undefined) record.deadlineGas = ended.deadlineGas
     if ('result' in ended) record.result = ended.result
     if (ended.error !== undefined) record.error = ended.error
-    if (ended.rebuilt === true) record.rebuilt = true
     return record
   }
 }

@@ -32,6 +32,14 @@ export class EngineError extends Error {
     return new EngineError(`The engine's worker thread died (${why}); its in-memory state is gone. Recreate the engine.`, 'WORKER_DIED')
   }
 
+  static CHECKPOINT_REFUSED (why: string): EngineError {
+    return new EngineError(`The checkpoint cannot be trusted: ${why}. Create the engine from the script and replay its calls instead.`, 'CHECKPOINT_REFUSED')
+  }
+
+  static ROLLBACK_FAILED (why: string): EngineError {
+    return new EngineError(`The engine could not put its memory back after a call that hit a limit: ${why}. Recreate the engine and replay its calls.`, 'ROLLBACK_FAILED')
+  }
+
   static INVALID_PATH (path: string, reason: string): EngineError {
     return new EngineError(`Invalid path ${JSON.stringify(path)}: ${reason}.`, 'INVALID_PATH')
   }

@@ -1,12 +1,12 @@
 // The messages between an engine (the caller's side, engine.ts) and its worker (worker.ts), as JSON
 // texts over the channel. The caller sends one message, and the worker answers with one:
-//   load → loaded | failed        call → (file request → file answer)* → record
-//   close → closed | failed       recycle → ready               log flush → ack
+//   load (+ checkpoint bytes) → loaded | failed    call → (file request → file answer)* → record
+//   checkpoint → checkpoint (+ bytes) | failed      stats → stats
+//   close → closed | failed       recycle → ready   log flush → ack
 import type { GuestError } from './files.js'
+import type { SandboxStats } from './sandbox.js'
 import type { OracleOutcome } from './types.js'
-
-/** Numbers the worker measures about its WASM build, once per process (wasm-probe.ts). */
-export interface WasmProbes { counterOffset: number }
+import type { WasmProbes } from './wasm-probe.js'
 
 /** The options a script is loaded with, as the worker needs them. */
 export interface LoadOptions {
@@ -21,7 +21,9 @@ export interface LoadOptions {
 export type LogLine = ['log' | 'error', string]
 
 export type ToWorker =
-  | { t: 'load', source: string, options: LoadOptions }
+  | { t: 'load', source: string, options: LoadOptions } // a checkpoint to start from travels as the bytes
+  | { t: 'checkpoint' }
+  | { t: 'stats' }
   /** `text` is the guest's call text: the method name alone when `byName`, else [method, args, caller, time, seed]. */
   | { t: 'call', text: string, byName: boolean, method: string, replay: ReplayInput | null }
   | { t: 'file', ok: true, value?: string } // binary values travel as the message's bytes
@@ -40,6 +42,8 @@ export interface ReplayInput { oracles: unknown[], deadlineGas?: number }
 export type FromWorker = (
   | { t: 'ready', probes: WasmProbes }
   | { t: 'loaded', methods: string[] }
+  | { t: 'checkpoint' } // the checkpoint file travels as the bytes
+  | { t: 'stats', stats: SandboxStats }
   | { t: 'closed' }
   | { t: 'failed', code: string, message: string }
   /** A System.files request (binary data travels as the message's bytes). */
@@ -56,6 +60,5 @@ export interface RecordMessage {
   oracles: OracleOutcome[]
   gas: number
   deadlineGas?: number
-  rebuilt?: boolean
   storageFault?: boolean
 }

@@ -1,235 +1,153 @@
-// The worker's half of an engine: the loaded script, run one call at a time. call text → guest →
-// how the call ended (a RecordMessage). System.files requests settle in request order, one at a time,
-// each followed by the guest's pending jobs, so microtask order never depends on I/O timing; the
-// worker blocks while the caller's thread performs each one.
-import type { QuickJSHandle } from 'quickjs-emscripten'
-import { CallErrorName, EngineError } from './errors.js'
-import type { GuestError } from './files.js'
-import { Meter } from './meter.js'
-import { OracleTape, playOracle } from './oracle.js'
-import type { LoadOptions, RecordMessage, ReplayInput } from './protocol.js'
-import { prepare, ScriptRuntime, type Bridge, type Prepared } from './script-runtime.js'
+// The worker's half of an engine: the loaded script, its calls, and the memory they leave behind.
+// A call that hits a limit (gas, deadline, memory) or under which QuickJS fails has no effect: the
+// engine keeps a checkpoint of the guest's memory and a tape of the calls since it, and after such a
+// call puts the checkpoint back and plays the tape, with the oracle outcomes and file answers those
+// calls got, so no one's Files are touched. Checkpoints are taken when the tape would take too long
+// to play, or when the engine is idle, so a rollback stays short however long the engine has run.
+import { CallRunner, type CallInput, type FileBridge, type Limit, type Outcome } from './call-runner.js'
+import { EngineError } from './errors.js'
+import { prepare, type Bridge, type Prepared } from './instance.js'
+import type { LoadOptions } from './protocol.js'
+import { ScriptRuntime, type RuntimeImage } from './script-runtime.js'
+import { RecordedFiles, RecordingFiles, Tape } from './tape.js'
 
-/** How much longer than a live call a replayed one may run before its deadline fires. */
-const REPLAY_TIMEOUT_FACTOR = 10
+/** A checkpoint is taken once the tape takes this long to play: 20 times the last checkpoint's cost, within these bounds. */
+const REPLAY_BUDGET_MS = { min: 5, max: 30, perCheckpointMs: 20 }
+/** ...or once it holds this much file data. */
+const TAPE_MAX_BYTES = 32 * 1024 * 1024
 
-/** The answer to one System.files request: a value, an error for the guest, or a storage fault. */
-export type FileAnswer = { ok: true, value: string | Uint8Array | undefined } | { ok: false, error: GuestError } | 'fault'
-
-/** Performs System.files requests for the sandbox (the caller's thread, through the channel). */
-export interface FileBridge {
-  perform (name: string, args: unknown[], data: Uint8Array | undefined): FileAnswer
-}
-
-/** One call as the caller's thread prepared it. */
-export interface CallInput { text: string, byName: boolean, method: string, replay: ReplayInput | null }
-
-/** How a call ended, as the worker reports it; the result stays the guest's JSON text. */
-export type Outcome = Omit<RecordMessage, 't' | 'result'> & { resultJson?: string }
-
-/** What execute() ended with: the guest's outcome (a number result, or a string), or why there is none. */
-type Ending = number | string | typeof UNSETTLED | typeof NO_OUTCOME
-const UNSETTLED = Symbol('unsettled')
-const NO_OUTCOME = Symbol('no outcome')
+/** What the engine measured about its checkpoints and rollbacks (for benchmarks). */
+export interface SandboxStats { checkpoints: number, checkpointMs: number, rollbacks: number, rollbackMs: number, replayedCalls: number }
 
 export class Sandbox {
-  private readonly meter = new Meter()
+  private runtime!: ScriptRuntime
+  private readonly runner: CallRunner
   private readonly bridge: Bridge
-  private tape: OracleTape | null = null
-  private storageFault = false
+  /** Where a rollback starts from; null until the first one is taken, right after the script loads. */
+  private checkpoint: RuntimeImage | null = null
+  private readonly tape = new Tape()
+  private rollbackDue: Limit | null = null
+  private lastCheckpointMs = 0
+  /** Set when a rollback failed: the engine's memory can no longer be trusted. */
+  broken: EngineError | null = null
+  readonly stats: SandboxStats = { checkpoints: 0, checkpointMs: 0, rollbacks: 0, rollbackMs: 0, replayedCalls: 0 }
 
-  private constructor (private runtime: ScriptRuntime, private readonly options: LoadOptions, log: Bridge['log']) {
-    this.bridge = {
-      oracle: (fn) => playOracle(this.tape!, this.meter, this.runtime, fn),
-      log
-    }
+  private constructor (readonly source: string, readonly options: LoadOptions, log: Bridge['log']) {
+    this.runner = new CallRunner(options, () => this.runtime)
+    this.bridge = { oracle: (fn) => this.runner.oracle(fn), log }
   }
 
   /** Loads the script into a prepared instance (its top level runs under gas). Throws an EngineError. */
   static load (prepared: Prepared, source: string, options: LoadOptions, log: Bridge['log']): Sandbox {
-    const sandbox = new Sandbox(null as unknown as ScriptRuntime, options, log)
-    sandbox.runtime = ScriptRuntime.load(prepared, source, options, sandbox.meter, sandbox.bridge)
+    const sandbox = new Sandbox(source, options, log)
+    sandbox.runtime = ScriptRuntime.load(prepared, source, options, sandbox.runner.meter, sandbox.bridge)
+    return sandbox
+  }
+
+  /** An engine at a checkpoint (checkpoint-file.ts has checked where it comes from). Throws CHECKPOINT_REFUSED. */
+  static restore (prepared: Prepared, source: string, options: LoadOptions, log: Bridge['log'], image: RuntimeImage): Sandbox {
+    const sandbox = new Sandbox(source, options, log)
+    sandbox.runtime = ScriptRuntime.restore(prepared, source, options, sandbox.runner.meter, sandbox.bridge, image)
+    sandbox.checkpoint = image
     return sandbox
   }
 
   get methods (): string[] { return this.runtime.methods }
 
-  /** One call from start to how it ended. Synchronous unless QuickJS must be reloaded after it. */
-  call (input: CallInput, files: FileBridge): Outcome | Promise<Outcome> {
-    const { runtime } = this
-    const { replay } = input
-    const tape = new OracleTape(replay === null ? null : replay.oracles ?? [])
-    this.tape = tape
-    this.storageFault = false
-    // A replay on a slower machine must not fail where the live call passed, so its safety net is
-    // wider; where the live call hit the deadline, the replay stops at the recorded gas instead.
-    const timeoutMs = this.options.timeoutMs * (replay === null ? 1 : REPLAY_TIMEOUT_FACTOR)
-    this.meter.start(this.options.gasLimit, timeoutMs, replay?.deadlineGas)
-    runtime.counter.reset()
-    let ending: Ending
-    let fault: unknown = null
-    try {
-      ending = this.execute(runtime, input.text, input.byName, files)
-    } catch (err) {
-      ending = NO_OUTCOME
-      fault = err
+  /** One call. A call that hit a limit is undone by settle(), after its caller has the outcome. */
+  call (input: CallInput, files: FileBridge): Outcome {
+    const started = performance.now()
+    const recording = new RecordingFiles(files)
+    const outcome = this.runner.run(input, recording)
+    if (outcome.storageFault !== true) {
+      if (this.runner.limit !== null) this.rollbackDue = this.runner.limit
+      else this.tape.push({ input, outcome, files: recording.exchanges }, performance.now() - started - recording.waitedMs)
     }
-    this.tape = null
-    const record: Outcome = { oracles: tape.recorded, gas: this.meter.gas }
-    // The files archive failed under the call: its outcome is not a function of the log.
-    if (this.storageFault) return { ...record, storageFault: true }
-    const rebuild = this.settle(record, input.method, ending, fault)
-    if (tape.overrun || tape.unused > 0) {
-      const wanted = replay?.oracles.length ?? 0
-      const detail = tape.overrun ? `oracle #${wanted} was never recorded` : `oracle #${tape.recorded.length} was recorded but never asked for`
-      record.error = { name: CallErrorName.REPLAY_DIVERGED, message: `${input.method} asked for ${tape.overrun ? 'more' : 'fewer'} oracles in the replay than the log recorded (${wanted}): ${detail}` }
-      delete record.resultJson
-    }
-    if (!rebuild) return record
-    record.rebuilt = true
-    runtime.dead = true
-    return this.reload(input.method).then(() => record)
+    return outcome
   }
 
-  /** A fresh instance with the script loaded again, after QuickJS could not go on. */
-  private async reload (method: string): Promise<void> {
-    try {
-      this.runtime = ScriptRuntime.load(await prepare(), this.runtime.source, this.options, this.meter, this.bridge)
-    } catch (err) {
-      throw new EngineError(`The script could not be reloaded after ${method} ran out of memory: ${(err as Error).message}`, 'RELOAD_FAILED', { cause: err })
-    }
+  /**
+   * Between calls (and after loading): undoes a call that hit a limit, or takes a checkpoint when
+   * there is none yet or the tape is long.
+   */
+  async settle (): Promise<void> {
+    if (this.broken !== null) return
+    if (this.rollbackDue !== null) return await this.rollback()
+    const budget = Math.min(REPLAY_BUDGET_MS.max, Math.max(REPLAY_BUDGET_MS.min, REPLAY_BUDGET_MS.perCheckpointMs * this.lastCheckpointMs))
+    if (this.checkpoint === null || this.tape.runMs >= budget || this.tape.bytes >= TAPE_MAX_BYTES) this.takeCheckpoint()
+  }
+
+  /** Idle time: a checkpoint now makes the next rollback cheap. */
+  idle (): void {
+    if (this.tape.entries.length > 0 && this.broken === null) this.takeCheckpoint()
+  }
+
+  get hasTape (): boolean { return this.tape.entries.length > 0 }
+
+  /** The guest's state now (between calls), for a checkpoint file. */
+  image (): RuntimeImage {
+    return this.tape.entries.length === 0 && this.checkpoint !== null ? this.checkpoint : this.runtime.image()
   }
 
   dispose (): void {
     this.runtime.dispose()
   }
 
-  /** Fills in result or error. True when QuickJS ran out of memory or faulted, and must start afresh. */
-  private settle (record: Outcome, method: string, ending: Ending, fault: unknown): boolean {
-    const stopped = this.meter.stopped
-    if (stopped === 'gas') {
-      record.error = { name: CallErrorName.GAS_EXHAUSTED, message: `${method} ran out of gas (limit ${this.options.gasLimit}). Do less work per call, or raise --gas.` }
-    } else if (stopped === 'deadline') {
-      // Fired inside an oracle fn: the oracle outcome records it, not a gas position.
-      if (!this.meter.stoppedInOracle) record.deadlineGas = this.meter.gas
-      // No timeout value in the message: a replay runs with its own clock, and must give the same text.
-      record.error = { name: CallErrorName.DEADLINE_EXCEEDED, message: `${method} ran past the wall-clock deadline. Do less work per call, or raise --timeout.` }
-    } else if (ending === UNSETTLED) {
-      record.error = { name: CallErrorName.UNSETTLED, message: `${method} returned a promise that can never settle: it waits on something that nothing will resolve.` }
-    } else if (typeof ending === 'number') {
-      record.resultJson = JSON.stringify(ending)
-    } else if (typeof ending === 'string' && ending.startsWith('ok')) {
-      record.resultJson = ending.slice(2)
-    } else if (typeof ending === 'string' && ending.startsWith('err') && !isOutOfMemoryError(ending)) {
-      record.error = JSON.parse(ending.slice(3)) as { name: string, message: string }
-    } else {
-      // 'oom', an uncaught out-of-memory InternalError, or QuickJS could not go on.
-      const oom = fault === null || isOutOfMemoryFault(fault)
-      record.error = oom
-        ? { name: CallErrorName.OUT_OF_MEMORY, message: `${method} ran out of memory (limit ${Math.round(this.options.memoryLimit / 1048576)} MB). The script's in-memory state was reset.` }
-        : { name: CallErrorName.ENGINE_FAULT, message: `QuickJS failed while running ${method}: ${String(fault)}. The script's in-memory state was reset.` }
-      return true
-    }
-    return false
-  }
-
-  /** Runs the call until it has no jobs and no file requests left, and returns how it ended. */
-  private execute (runtime: ScriptRuntime, text: string, byName: boolean, files: FileBridge): Ending {
-    const started = runtime.invoke(text, byName)
-    if (started.error) return this.interrupted(runtime, started.error)
-    // A number or string is the outcome of a sync call; 'undefined' (a sync outcome behind file
-    // requests) or 'async' means it goes on through its jobs and file requests.
-    const first = runtime.read(started.value)
-    started.value.dispose()
-    if (first !== 'undefined' && first !== 'async') {
-      if (!runtime.rt.hasPendingJob()) return first
-      return this.runOut(runtime, first, null, files)
-    }
-    let promise: QuickJSHandle | null = null
-    if (first === 'async') {
-      const taken = runtime.takeResult()
-      if (taken === undefined) return this.interrupted(runtime, null)
-      promise = taken.promise
-    }
+  /** A failed checkpoint leaves nothing to roll back to: the engine stops. */
+  private takeCheckpoint (): void {
+    const started = performance.now()
     try {
-      return this.runOut(runtime, first, promise, files)
-    } finally {
-      promise?.dispose()
+      this.checkpoint = this.runtime.image(this.checkpoint)
+    } catch (err) {
+      this.broken = EngineError.ROLLBACK_FAILED(`no checkpoint could be taken (${(err as Error).message})`)
+      return
     }
+    this.tape.clear()
+    this.lastCheckpointMs = performance.now() - started
+    this.stats.checkpoints++
+    this.stats.checkpointMs = this.lastCheckpointMs
   }
 
-  /** Runs the call's jobs and file requests (one at a time, in request order), then reads its outcome. */
-  private runOut (runtime: ScriptRuntime, first: number | string, promise: QuickJSHandle | null, files: FileBridge): Ending {
-    if (!this.runJobs(runtime)) return NO_OUTCOME
-    let next = runtime.step()
-    while (typeof next === 'string' && next.startsWith('R')) {
-      const answer = this.fileRequest(runtime, next, files)
-      if (answer === 'fault') {
-        // The guest's promises stay pending; its remaining jobs are run out and the call ends.
-        this.storageFault = true
-        this.meter.stop('fault')
-        this.drain(runtime)
-        return NO_OUTCOME
+  /**
+   * Puts the checkpoint back and plays the tape. In place after a limit (QuickJS unwound cleanly);
+   * into a fresh instance after a fault, which may have left the instance's own state (its stack
+   * pointer) wrong. Every replayed call must end exactly as it did; if one does not, the engine stops.
+   */
+  private async rollback (): Promise<void> {
+    const started = performance.now()
+    const fault = this.rollbackDue === 'fault'
+    const checkpoint = this.checkpoint!
+    this.rollbackDue = null
+    try {
+      if (fault) this.runtime = ScriptRuntime.restore(await prepare(), this.source, this.options, this.runner.meter, this.bridge, checkpoint)
+      else this.runtime.rewind(checkpoint)
+    } catch (err) {
+      this.broken = EngineError.ROLLBACK_FAILED(`the checkpoint could not be put back (${(err as Error).message})`)
+      return
+    }
+    const replayed = this.tape.entries.length
+    for (let i = 0; i < replayed; i++) {
+      const { input, outcome, files } = this.tape.entries[i]
+      const recorded = new RecordedFiles(files)
+      // A live call is played with the oracle outcomes it recorded; a replayed one with what it was given.
+      const again = this.runner.run({ ...input, replay: input.replay ?? { oracles: outcome.oracles } }, recorded)
+      const diverged = recorded.diverged ?? (recorded.unused > 0 ? `${recorded.unused} file requests were not made again` : differingField(outcome, again))
+      if (diverged !== null) {
+        this.broken = EngineError.ROLLBACK_FAILED(`call ${i + 1} of the ${replayed} since the checkpoint (${input.method}) did not end as it did: ${diverged}`)
+        return
       }
-      const settled = answer.ok ? runtime.settle(true, answer.value) : runtime.settle(false, JSON.stringify(answer.error))
-      if (!settled || !this.runJobs(runtime)) return this.interrupted(runtime, null)
-      next = runtime.step()
     }
-    if (next === null) return this.interrupted(runtime, null)
-    if (first !== 'undefined' && first !== 'async') return first
-    if (promise !== null) next = runtime.settledOutcome(promise)
-    if (next === null) return this.interrupted(runtime, null)
-    return next === 'undefined' ? UNSETTLED : next
-  }
-
-  /** The host's answer to the guest's oldest file request ('R' + JSON), after checking its shape. */
-  private fileRequest (runtime: ScriptRuntime, text: string, files: FileBridge): FileAnswer {
-    let request: unknown
-    try { request = JSON.parse(text.slice(1)) } catch { request = null }
-    if (!Array.isArray(request) || request.length !== 3 || typeof request[0] !== 'string' || !Array.isArray(request[1]) || typeof request[2] !== 'boolean') {
-      return { ok: false, error: { name: 'TypeError', message: 'System.files received a request it cannot read' } }
-    }
-    const [name, args, hasData] = request as [string, unknown[], boolean]
-    const data = hasData ? runtime.requestData() : undefined
-    if (data === null) return { ok: false, error: { name: 'TypeError', message: 'the data to write is not bytes' } }
-    return files.perform(name, args, data)
-  }
-
-  /** A call into the guest failed: an interrupt (run out its jobs) or out of memory. */
-  private interrupted (runtime: ScriptRuntime, error: QuickJSHandle | null): typeof NO_OUTCOME {
-    error?.dispose()
-    if (this.meter.stopped !== null) this.drain(runtime)
-    return NO_OUTCOME
-  }
-
-  /** Runs the pending jobs. False when they were interrupted or QuickJS ran out of memory. */
-  private runJobs (runtime: ScriptRuntime): boolean {
-    const { ctx, rt } = runtime
-    while (rt.hasPendingJob()) {
-      const jobs = rt.executePendingJobs()
-      if (!jobs.error) { jobs.dispose(); continue }
-      const isNull = ctx.typeof(jobs.error) === 'object' && ctx.dump(jobs.error) === null
-      jobs.error.dispose()
-      if (this.meter.stopped !== null) { this.drain(runtime); return false }
-      if (isNull) return false
-    }
-    return this.meter.stopped === null
-  }
-
-  /** After an interrupt: run out the call's jobs (every poll now interrupts); its file requests are dropped. */
-  private drain (runtime: ScriptRuntime): void {
-    for (let i = 0; i < 10_000 && runtime.rt.hasPendingJob(); i++) {
-      const jobs = runtime.rt.executePendingJobs()
-      if (jobs.error) jobs.error.dispose()
-    }
+    if (replayed > 0) this.takeCheckpoint()
+    this.stats.rollbacks++
+    this.stats.replayedCalls = replayed
+    this.stats.rollbackMs = performance.now() - started
   }
 }
 
-/** An uncaught QuickJS out-of-memory error. */
-function isOutOfMemoryError (outcome: string): boolean {
-  return outcome.includes('"message":"out of memory"') && outcome.includes('"name":"InternalError"')
-}
-
-function isOutOfMemoryFault (fault: unknown): boolean {
-  return fault === null || /out of memory|memory access out of bounds/i.test(String((fault as Error)?.message ?? fault))
+/** The first field in which a replayed call's outcome differs from the recorded one, or null. */
+function differingField (recorded: Outcome, again: Outcome): string | null {
+  for (const field of ['resultJson', 'error', 'gas', 'oracles', 'deadlineGas', 'storageFault'] as const) {
+    if (JSON.stringify(recorded[field]) !== JSON.stringify(again[field])) return `its ${field} was ${JSON.stringify(recorded[field])}, now ${JSON.stringify(again[field])}`
+  }
+  return null
 }

@@ -1,38 +1,20 @@
-// A script loaded in its own QuickJS instance: the WASM instance, runtime and context, the prelude,
-// and the handles the engine calls. A fault or out-of-memory drops it and the engine opens a new one.
-import { readFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
-import type { QuickJSContext, QuickJSHandle, QuickJSRuntime, QuickJSWASMModule } from 'quickjs-emscripten'
+// A script loaded in its own QuickJS instance (instance.ts): the runtime and context, the prelude's
+// entry points, and the calls into the guest that the sandbox makes. Its state can be captured between
+// calls (image) and put back, in place or into a fresh instance of the same build (restore).
+import type { QuickJSContext, QuickJSHandle, QuickJSRuntime } from 'quickjs-emscripten'
 import { EngineError } from './errors.js'
+import { capHeap } from './heap.js'
+import { heapCapFor, installPrelude, loadScript, STACK_LIMIT, type Bridge, type Prepared } from './instance.js'
+import { HeapWords, InterruptCounter } from './interrupt-counter.js'
+import { MemoryImage } from './memory-image.js'
 import type { Meter } from './meter.js'
-import { PRELUDE } from './prelude.js'
 import type { LoadOptions } from './protocol.js'
-import { capHeap, HeapWords, InterruptCounter, instantiateQuickJS, probeInterruptCounter } from './wasm.js'
-
-const require = createRequire(import.meta.url)
-const ALEA_SOURCE = readFileSync(require.resolve('seedrandom/lib/alea.js'), 'utf8')
-
-/** Below V8's own stack, so deep recursion ends in a clean InternalError (CONTRACT §2). */
-const STACK_LIMIT = 256 * 1024
-
-/**
- * The WASM heap may grow to four times the QuickJS limit plus the 16 MB it starts with: room for the
- * allocator's fragmentation (a growing Map or array reallocates), and a bound on the ArrayBuffer data
- * that QuickJS's own limit does not count.
- */
-function heapCapFor (memoryLimit: number): number {
-  return Math.min(4 * memoryLimit + 16 * 1024 * 1024, 2 ** 31)
-}
+import { memoryOf } from './wasm.js'
+import { wasmProbes, type WasmProbes } from './wasm-probe.js'
 
 /** The prelude's entry points that the host calls. */
 const GUEST_ENTRIES = ['load', 'invoke', 'invokeName', 'pending', 'adopt', 'encodeValue', 'encodeReason', 'step', 'requestData', 'settle', 'runOracle'] as const
 type GuestEntry = typeof GUEST_ENTRIES[number]
-
-/** What the guest's host bridge calls back into. */
-export interface Bridge {
-  oracle (fn: QuickJSHandle): string
-  log (level: 'log' | 'error', message: string): void
-}
 
 /**
  * The parts of quickjs-emscripten's context that a direct call uses: its callFunction() allocates and
@@ -57,13 +39,26 @@ const PROMISE_FULFILLED = 1
 
 type GuestResult = { value: QuickJSHandle, error?: undefined } | { error: QuickJSHandle }
 
+/** The pointers this side holds into the guest's memory: a checkpoint records them, a restore checks or adopts them. */
+export interface RuntimePointers {
+  rt: number
+  ctx: number
+  api: number[]
+  argv: number
+  /** quickjs-emscripten's next host-function id (the ids of the prelude's bridge functions). */
+  hostRefs: number
+  lastCall: { text: string, ptr: number } | null
+}
+
+/** Everything a checkpoint needs: the memory, the pointers into it, and the script's methods. */
+export interface RuntimeImage { memory: MemoryImage, pointers: RuntimePointers, methods: string[] }
+
 export class ScriptRuntime {
   dead = false
   /** The last call's text as a guest string: repeated calls of a method without args reuse it. */
   private lastCall: { text: string, handle: QuickJSHandle } | null = null
-  /** An argument array of two slots in the WASM heap, reused by every call into the guest. */
-  private readonly argv: number
   private readonly internals: ContextInternals
+  private readonly memory: WebAssembly.Memory
 
   private constructor (
     readonly rt: QuickJSRuntime,
@@ -72,20 +67,39 @@ export class ScriptRuntime {
     readonly counter: InterruptCounter,
     private readonly api: Record<GuestEntry, QuickJSHandle>,
     readonly methods: string[],
-    readonly source: string
+    readonly source: string,
+    /** An argument array of two slots in the WASM heap, reused by every call into the guest. */
+    private readonly argv: number,
+    private readonly probes: WasmProbes
   ) {
     this.internals = ctx as unknown as ContextInternals
-    this.argv = this.internals.module._malloc(8)
+    this.memory = heap.memory
   }
 
   /** Installs the prelude in a prepared instance and loads the script (its top level run under gas). */
   static load (prepared: Prepared, source: string, options: LoadOptions, meter: Meter, bridge: Bridge): ScriptRuntime {
+    return ScriptRuntime.open(prepared, source, options, meter, bridge, null)
+  }
+
+  /**
+   * Puts a checkpoint into a prepared instance: the same steps as load() up to the script, which
+   * leave every pointer this side holds where the checkpointed engine had it, then its memory.
+   * A pointer that does not match means another build or other steps: CHECKPOINT_REFUSED.
+   */
+  static restore (prepared: Prepared, source: string, options: LoadOptions, meter: Meter, bridge: Bridge, image: RuntimeImage): ScriptRuntime {
+    return ScriptRuntime.open(prepared, source, options, meter, bridge, image)
+  }
+
+  private static open (prepared: Prepared, source: string, options: LoadOptions, meter: Meter, bridge: Bridge, image: RuntimeImage | null): ScriptRuntime {
     const { qjs, rt, ctx, factory } = prepared
-    capHeap(qjs, heapCapFor(options.memoryLimit))
+    const probes = wasmProbes()
+    if (probes === null) throw new Error('the QuickJS build has not been probed in this thread')
+    const memory = memoryOf(qjs)
+    capHeap(memory, heapCapFor(options.memoryLimit))
     rt.setMemoryLimit(options.memoryLimit)
     rt.setMaxStackSize(STACK_LIMIT)
-    const heap = HeapWords.of(qjs)
-    const counter = InterruptCounter.locate(heap, ctx)
+    const heap = new HeapWords(memory)
+    const counter = InterruptCounter.locate(heap, ctx, probes.counterOffset)
     rt.setInterruptHandler(() => meter.poll())
     const owned: QuickJSHandle[] = [factory]
     try {
@@ -93,15 +107,46 @@ export class ScriptRuntime {
       const api = {} as Record<GuestEntry, QuickJSHandle>
       for (const name of GUEST_ENTRIES) owned.push(api[name] = ctx.getProp(exported, name))
       exported.dispose()
+      if (image !== null) {
+        const mismatch = differingPointer(image.pointers, rt, ctx, api)
+        if (mismatch !== null) throw EngineError.CHECKPOINT_REFUSED(`its ${mismatch} is not where this engine puts it (another build, or other start-up steps)`)
+        image.memory.restoreInto(memory, probes)
+        const runtime = new ScriptRuntime(rt, ctx, heap, counter, api, image.methods, source, image.pointers.argv, probes)
+        runtime.resumeAt(image.pointers)
+        return runtime
+      }
       meter.start(options.gasLimit, options.timeoutMs, undefined)
       counter.reset()
       const methods = loadScript(ctx, api.load, source, options.filename, meter)
-      return new ScriptRuntime(rt, ctx, heap, counter, api, methods, source)
+      const argv = (ctx as unknown as ContextInternals).module._malloc(8)
+      return new ScriptRuntime(rt, ctx, heap, counter, api, methods, source, argv, probes)
     } catch (err) {
       for (const h of owned) if (h.alive) h.dispose()
       try { ctx.dispose(); rt.dispose() } catch {}
       throw err
     }
+  }
+
+  /** The guest's state between calls: its memory and the pointers this side holds into it (over `reuse`'s buffers). */
+  image (reuse: RuntimeImage | null = null): RuntimeImage {
+    return { memory: MemoryImage.capture(this.memory, this.probes, reuse?.memory), pointers: this.pointers(), methods: this.methods }
+  }
+
+  /** Puts back an image of this same instance (its memory did not move): the guest is back at that moment. */
+  rewind (image: RuntimeImage): void {
+    image.memory.restoreInto(this.memory, this.probes)
+    this.resumeAt(image.pointers)
+  }
+
+  private pointers (): RuntimePointers {
+    const lastCall = this.lastCall === null ? null : { text: this.lastCall.text, ptr: this.lastCall.handle.value as unknown as number }
+    return { ...ownPointers(this.rt, this.ctx, this.api), argv: this.argv, lastCall }
+  }
+
+  /** The handle made for a later call points into memory that is free again: it is dropped, not freed. */
+  private resumeAt (pointers: RuntimePointers): void {
+    const { lastCall } = pointers
+    this.lastCall = lastCall === null ? null : { text: lastCall.text, handle: this.internals.memory.heapValueHandle(lastCall.ptr) }
   }
 
   get runOracle (): QuickJSHandle { return this.api.runOracle }
@@ -216,92 +261,24 @@ export class ScriptRuntime {
   }
 }
 
-/** An instance with a runtime, a context and the compiled prelude: everything that does not depend on the script. */
-export interface Prepared { qjs: QuickJSWASMModule, rt: QuickJSRuntime, ctx: QuickJSContext, factory: QuickJSHandle }
 
-/** Every engine's heap goes through these same steps, so where memory runs out does not depend on which one it is. */
-export async function prepare (): Promise<Prepared> {
-  await probeInterruptCounter()
-  const qjs = await instantiateQuickJS()
-  const rt = qjs.newRuntime()
-  const ctx = rt.newContext()
-  const factory = ctx.unwrapResult(ctx.evalCode(PRELUDE, 'nodevms-prelude.js'))
-  return { qjs, rt, ctx, factory }
-}
-
-/** Frees a prepared instance that was never loaded. */
-export function disposePrepared ({ rt, ctx, factory }: Prepared): void {
-  factory.dispose()
-  ctx.dispose()
-  rt.dispose()
-}
-
-function installPrelude (ctx: QuickJSContext, factory: QuickJSHandle, bridge: Bridge, seeded: boolean): QuickJSHandle {
-  // alea is compiled only where it is used: it is a tenth of the cost of creating an engine.
-  const alea = seeded
-    ? ctx.unwrapResult(ctx.evalCode(`(function () { var module = { exports: {} }; ${ALEA_SOURCE}\n; return module.exports })()`, 'alea.js'))
-    : ctx.undefined
-  const host = ctx.newObject()
-  const define = (name: string, fn: (...args: QuickJSHandle[]) => QuickJSHandle | undefined) => {
-    const handle = ctx.newFunction(name, fn)
-    ctx.setProp(host, name, handle)
-    handle.dispose()
+function ownPointers (rt: QuickJSRuntime, ctx: QuickJSContext, api: Record<GuestEntry, QuickJSHandle>): Omit<RuntimePointers, 'argv' | 'lastCall'> {
+  return {
+    rt: (rt as unknown as { rt: { value: number } }).rt.value,
+    ctx: (ctx as unknown as { ctx: { value: number } }).ctx.value,
+    api: GUEST_ENTRIES.map((name) => api[name].value as unknown as number),
+    hostRefs: (rt as unknown as { hostRefs: { nextId: number } }).hostRefs.nextId
   }
-  define('oracle', (fn) => ctx.newString(bridge.oracle(fn)))
-  define('log', (level, text) => {
-    // Only the prelude calls this, with strings; anything else is not read (reading could run guest code).
-    if (ctx.typeof(level) === 'string' && ctx.typeof(text) === 'string') bridge.log(ctx.getString(level) === 'error' ? 'error' : 'log', ctx.getString(text))
-    return undefined
-  })
-  const api = ctx.unwrapResult(ctx.callFunction(factory, ctx.undefined, host, alea))
-  factory.dispose()
-  alea.dispose()
-  host.dispose()
-  return api
 }
 
-function loadScript (ctx: QuickJSContext, load: QuickJSHandle, source: string, filename: string, meter: Meter): string[] {
-  const stopped = () => (meter.stopped === 'gas' ? 'GasExhaustedError: the top level ran out of gas' : 'DeadlineExceededError: the top level ran past the deadline')
-  const compiled = ctx.evalCode(`(function (exports, module) {${source}\n})`, filename)
-  if (compiled.error) {
-    const info = dumpError(ctx, compiled.error)
-    compiled.error.dispose()
-    throw EngineError.SCRIPT_SYNTAX(filename, info)
-  }
-  const loaded = ctx.callFunction(load, ctx.undefined, compiled.value)
-  compiled.value.dispose()
-  if (loaded.error) {
-    const info = meter.stopped !== null ? stopped() : dumpError(ctx, loaded.error)
-    loaded.error.dispose()
-    throw EngineError.SCRIPT_LOAD_FAILED(filename, info)
-  }
-  const methods = ctx.typeof(loaded.value) === 'string' ? methodList(ctx.getString(loaded.value)) : null
-  loaded.value.dispose()
-  if (methods === null) throw EngineError.SCRIPT_LOAD_FAILED(filename, 'the list of its methods could not be read')
-  // Promise jobs the top level queued settle now, inside the load's gas, not in the first call's.
-  const jobs = ctx.runtime.executePendingJobs()
-  if (jobs.error) {
-    const info = meter.stopped !== null ? stopped() : dumpError(ctx, jobs.error)
-    jobs.error.dispose()
-    throw EngineError.SCRIPT_LOAD_FAILED(filename, info)
-  }
-  return methods
-}
-
-/** The method names from the prelude's JSON list, or null when it is not a list of strings. */
-function methodList (json: string): string[] | null {
-  let list: unknown
-  try { list = JSON.parse(json) } catch { return null }
-  return Array.isArray(list) && list.every((name) => typeof name === 'string') ? list as string[] : null
-}
-
-/** "Name: message (line L, column C)" from a QuickJS error, for load-time errors. */
-function dumpError (ctx: QuickJSContext, handle: QuickJSHandle): string {
-  const e = ctx.dump(handle) as { name?: string, message?: string, stack?: string } | null
-  if (e === null || typeof e !== 'object') return String(e)
-  const where = /at [^\n]*?:(\d+)(?::(\d+))?/.exec(e.stack ?? '')
-  const loc = where ? ` (line ${where[1]}${where[2] ? `, column ${where[2]}` : ''})` : ''
-  return `${e.name ?? 'Error'}: ${e.message ?? ''}${loc}`
+/** Which of the checkpoint's pointers this instance does not have in the same place, or null. */
+function differingPointer (expected: RuntimePointers, rt: QuickJSRuntime, ctx: QuickJSContext, api: Record<GuestEntry, QuickJSHandle>): string | null {
+  const mine = ownPointers(rt, ctx, api)
+  if (mine.rt !== expected.rt) return 'runtime'
+  if (mine.ctx !== expected.ctx) return 'context'
+  if (mine.hostRefs !== expected.hostRefs) return 'host function table'
+  if (expected.api.length !== mine.api.length || mine.api.some((p, i) => p !== expected.api[i])) return 'prelude entry points'
+  return null
 }
 
 function toArrayBuffer (bytes: Uint8Array): ArrayBuffer {

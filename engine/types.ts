@@ -17,11 +17,14 @@ export interface CallRecord {
   time?: number
   seed?: string
   /**
-   * Set when the wall-clock deadline fired: the gas position at which the call was interrupted,
-   * so that a replay interrupts at the same position.
+   * Set when the wall-clock deadline fired: the gas position at which the call was interrupted.
+   * The call has no effect on the engine's memory either way; a replay stops at the same position.
    */
   deadlineGas?: number
-  /** Set when QuickJS could not continue (out of memory) and the runtime was rebuilt after this call. */
+  /**
+   * Set by engines before 1.1.0 when the runtime was rebuilt with empty memory after the call ran out
+   * of memory. This engine never sets it: a call that hits a limit is rolled back (CONTRACT §7).
+   */
   rebuilt?: boolean
 }
 
@@ -37,8 +40,17 @@ export interface EngineOptions {
   gasLimit?: number
   /** Bytes of QuickJS heap. */
   memoryLimit?: number
-  /** Wall-clock safety net per call, in ms. Its firing is recorded by gas position. */
+  /**
+   * Wall-clock safety net per call, in ms. When it fires the call fails with DeadlineExceededError,
+   * is recorded by its gas position, and has no effect on the engine's memory.
+   */
   timeoutMs?: number
+  /**
+   * Start from a checkpoint (Engine.checkpoint()) instead of running the script's top level. It must
+   * come from the same engine build, script and options; otherwise createEngine() rejects with
+   * EngineError CHECKPOINT_REFUSED, and the caller replays the calls instead.
+   */
+  checkpoint?: Uint8Array
 }
 
 export interface CallOptions {
@@ -49,7 +61,14 @@ export interface CallOptions {
 
 export interface Engine {
   readonly methods: string[]
+  /**
+   * Runs one call, after the ones before it. Never rejects for a script error: see CallRecord.error.
+   * A call that ends in GasExhaustedError, OutOfMemoryError, DeadlineExceededError or EngineFaultError
+   * has no effect on the engine's memory: the next call sees the memory the call before it left.
+   */
   call (method: string, args?: unknown[], options?: CallOptions): Promise<CallRecord>
+  /** The engine's state after the calls made so far, as bytes for createEngine({ checkpoint }). */
+  checkpoint (): Promise<Uint8Array>
   close (): Promise<void>
 }
 

@@ -3,20 +3,24 @@
 // and becomes a spare too. Spares never keep the process alive. A worker's new instance goes through
 // the same steps as any other, so which worker runs an engine changes nothing the script can see.
 import { EngineWorker } from './engine-worker.js'
+import { EngineError } from './errors.js'
 
-/** Workers kept ready (or getting ready) for the next engines. */
-const MAX_SPARES = 2
+/** Workers kept ready (or getting ready) for the next engines: enough that engines created and closed back to back never wait. */
+const MAX_SPARES = 3
 
-interface Spare { worker: EngineWorker, ready: Promise<boolean>, isReady: boolean }
+interface Spare { worker: EngineWorker, ready: Promise<boolean>, isReady: boolean, failure: Error | null }
 
 const spares: Spare[] = []
 
 function readying (worker: EngineWorker): Spare {
-  const spare: Spare = { worker, ready: Promise.resolve(false), isReady: false }
+  const spare: Spare = { worker, ready: Promise.resolve(false), isReady: false, failure: null }
   spare.ready = worker.receive(false).then(({ message }) => {
     spare.isReady = message.t === 'ready'
     return spare.isReady
-  }, () => false)
+  }, (err: Error) => {
+    spare.failure = err
+    return false
+  })
   spare.ready.then((ok) => {
     if (ok) return
     const i = spares.indexOf(spare)
@@ -26,21 +30,37 @@ function readying (worker: EngineWorker): Spare {
   return spare
 }
 
-/** A worker with a prepared instance, ready for a 'load'. */
+/**
+ * A worker with a prepared instance, ready for a 'load': a ready spare, else the first spare to get
+ * ready, else a new worker. A spare that failed is passed over; a new worker that fails to start is
+ * an error (another would fail too).
+ */
 export async function takeWorker (): Promise<EngineWorker> {
   for (;;) {
     const i = spares.findIndex((s) => s.isReady)
-    let spare: Spare
     if (i !== -1) {
-      spare = spares.splice(i, 1)[0]
-    } else {
-      spare = spares.shift() ?? readying(new EngineWorker())
-      spare.worker.hold()
-      const ok = await spare.ready.finally(() => spare.worker.release())
-      if (!ok) continue
+      const { worker } = spares.splice(i, 1)[0]
+      if (spares.length === 0) spares.push(readying(new EngineWorker()))
+      return worker
     }
-    if (spares.length === 0) spares.push(readying(new EngineWorker()))
-    return spare.worker
+    if (spares.length === 0) {
+      const spare = readying(new EngineWorker())
+      spares.push(spare)
+      await waitFor([spare])
+      if (spare.failure !== null || !spare.isReady) throw spare.failure ?? EngineError.WORKER_DIED('it could not prepare a QuickJS instance')
+      continue
+    }
+    await waitFor(spares.slice())
+  }
+}
+
+/** Until one of these spares is ready or failed, keeping the process alive meanwhile. */
+async function waitFor (waiting: Spare[]): Promise<void> {
+  for (const s of waiting) s.worker.hold()
+  try {
+    await Promise.race(waiting.map((s) => s.ready))
+  } finally {
+    for (const s of waiting) s.worker.release()
   }
 }
 

@@ -3,18 +3,23 @@
 // where deep recursion ends never depends on the host process's own stack size.
 // The worker blocks between messages: its event loop only runs while it prepares a new instance.
 import { workerData } from 'node:worker_threads'
+import type { FileAnswer, FileBridge, Outcome } from './call-runner.js'
 import { WorkerEndpoint, type ChannelInit, type Message } from './channel.js'
+import { decodeCheckpoint, encodeCheckpoint } from './checkpoint-file.js'
 import { EngineError } from './errors.js'
-import type { FromWorker, LogLine, ToWorker, WasmProbes } from './protocol.js'
-import { Sandbox, type FileAnswer, type FileBridge, type Outcome } from './sandbox.js'
-import { disposePrepared, prepare, type Prepared } from './script-runtime.js'
-import { adoptCompiled, adoptCounterOffset, interruptCounterOffset, type CompiledWasm } from './wasm.js'
+import { disposePrepared, prepare, type Prepared } from './instance.js'
+import type { FromWorker, LoadOptions, LogLine, ToWorker } from './protocol.js'
+import { Sandbox } from './sandbox.js'
+import { adoptCompiled, type CompiledWasm } from './wasm.js'
+import { adoptProbes, wasmProbes, type WasmProbes } from './wasm-probe.js'
 
 /** What the caller hands a new worker. */
 export interface WorkerInit { channel: ChannelInit, wasm: CompiledWasm, probes: WasmProbes | null }
 
 /** Console output is sent with the worker's next message, or on its own past this many characters. */
 const LOG_FLUSH_CHARS = 64 * 1024
+/** Calls this far apart leave time for a checkpoint (sandbox.ts). */
+const IDLE_MS = 20
 
 class EngineThread implements FileBridge {
   private readonly endpoint: WorkerEndpoint
@@ -30,11 +35,17 @@ class EngineThread implements FileBridge {
   async serve (): Promise<void> {
     await this.ready()
     for (;;) {
-      const message = this.endpoint.receive()!
+      let message = this.endpoint.receive(this.sandbox?.hasTape === true ? IDLE_MS : Infinity)
+      if (message === null) {
+        this.sandbox!.idle()
+        message = this.endpoint.receive()!
+      }
       const request = JSON.parse(message.json) as ToWorker
       switch (request.t) {
-        case 'load': this.load(request.source, request.options); break
-        case 'call': this.reply(await this.sandbox!.call(request, this)); break
+        case 'load': await this.load(request.source, request.options, message.bytes); break
+        case 'call': await this.call(request); break
+        case 'checkpoint': this.exportCheckpoint(); break
+        case 'stats': this.send({ t: 'stats', stats: this.sandbox!.stats }); break
         case 'close': this.close(); break
         case 'recycle': await this.ready(); break
         default: throw new Error(`unexpected message ${request.t} between calls`)
@@ -46,19 +57,48 @@ class EngineThread implements FileBridge {
   private async ready (): Promise<void> {
     if (this.prepared !== null) disposePrepared(this.prepared)
     this.prepared = await prepare()
-    this.send({ t: 'ready', probes: { counterOffset: interruptCounterOffset()! } })
+    this.send({ t: 'ready', probes: wasmProbes()! })
   }
 
-  private load (source: string, options: Parameters<typeof Sandbox.load>[2]): void {
+  private async load (source: string, options: LoadOptions, checkpoint: Uint8Array | undefined): Promise<void> {
+    const log = (level: LogLine[0], text: string) => this.log(level, text)
+    let image
+    try {
+      image = checkpoint === undefined ? null : decodeCheckpoint(checkpoint, source, options, wasmProbes()!)
+    } catch (err) {
+      return this.fail(err)
+    }
+    // From here the prepared instance is the sandbox's, or freed by the failed load.
     const prepared = this.prepared!
     this.prepared = null
     try {
-      this.sandbox = Sandbox.load(prepared, source, options, (level, text) => this.log(level, text))
+      this.sandbox = image === null ? Sandbox.load(prepared, source, options, log) : Sandbox.restore(prepared, source, options, log, image)
       this.send({ t: 'loaded', methods: this.sandbox.methods })
     } catch (err) {
-      const code = err instanceof EngineError ? err.code : 'LOAD_FAILED'
-      this.send({ t: 'failed', code, message: (err as Error).message })
+      return this.fail(err)
     }
+    // The first checkpoint is taken after the caller has its engine, before the first call.
+    await this.sandbox.settle()
+  }
+
+  /** Runs a call and answers with its record; then, before the next message, undoes it if it hit a limit. */
+  private async call (request: ToWorker & { t: 'call' }): Promise<void> {
+    const sandbox = this.sandbox!
+    if (sandbox.broken !== null) return this.fail(sandbox.broken)
+    this.reply(sandbox.call(request, this))
+    await sandbox.settle()
+  }
+
+  private exportCheckpoint (): void {
+    const sandbox = this.sandbox!
+    if (sandbox.broken !== null) return this.fail(sandbox.broken)
+    const file = encodeCheckpoint(sandbox.image(), sandbox.source, sandbox.options, wasmProbes()!)
+    this.endpoint.send({ json: JSON.stringify({ t: 'checkpoint' }), bytes: file })
+  }
+
+  private fail (err: unknown): void {
+    const code = err instanceof EngineError ? err.code : 'ENGINE_FAULT'
+    this.send({ t: 'failed', code, message: (err as Error).message })
   }
 
   /** Frees the script's instance; a leaked handle makes QuickJS abort here, and the caller hears of it. */
@@ -122,5 +162,5 @@ class EngineThread implements FileBridge {
 
 const init = workerData as WorkerInit
 adoptCompiled(init.wasm)
-if (init.probes !== null) adoptCounterOffset(init.probes.counterOffset)
+if (init.probes !== null) adoptProbes(init.probes)
 await new EngineThread(init).serve()

@@ -21,9 +21,10 @@ function findTests (dir: string): string[] {
   return out
 }
 
-interface FileResult { file: string, passed: number, failed: number, skipped: number, output: string, code: number | null }
+interface FileResult { file: string, passed: number, failed: number, skipped: number, output: string, code: number | null, ms: number }
 
 function runFile (file: string): Promise<FileResult> {
+  const started = Date.now()
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [file], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0' } })
     let output = ''
@@ -39,7 +40,7 @@ function runFile (file: string): Promise<FileResult> {
       let failed = total - passed // uvu's Total does not count test.skip
       // A crash before uvu could report still counts as a failure of that file.
       if (code !== 0 && failed === 0) { failed = 1; passed = Math.min(passed, total) }
-      resolve({ file, passed, failed, skipped, output, code })
+      resolve({ file, passed, failed, skipped, output, code, ms: Date.now() - started })
     })
   })
 }
@@ -54,7 +55,7 @@ async function worker () {
     const r = await runFile(file)
     results.push(r)
     const name = relative(root, file)
-    process.stdout.write(`${r.failed ? 'FAIL' : 'ok  '} ${name}  (${r.passed} passed, ${r.failed} failed)\n`)
+    process.stdout.write(`${r.failed ? 'FAIL' : 'ok  '} ${name}  (${r.passed} passed, ${r.failed} failed, ${(r.ms / 1000).toFixed(1)} s)\n`)
     if (r.failed) process.stdout.write(r.output.replace(/^/gm, '    ') + '\n')
   }
 }
