@@ -21,6 +21,7 @@ import { openBulk, type BulkOptions } from '../../../host/verify/bulk-source.js'
 import { RemoteCoreSession } from '../../../host/verify/remote-core.js'
 import { openRemote, verifyLog, type VerifyReport, type VerifySource } from '../../../host/verify/index.js'
 import { PERSISTENT_COUNTER } from '../../helpers.js'
+import { runCli } from '../../cli/helpers.js'
 
 const COUNTER = 'let i = 0\nexports.increment = function () { i++; return i }\n'
 const NOTES = PERSISTENT_COUNTER + `exports.note = async (name, text) => { await System.files.writeFile('/notes/' + name, text); return name }\n`
@@ -210,6 +211,25 @@ test('a block that does not hash to the signed tree, in the log, the hyperbee or
     assert.is((err.data as { field: string }).field, `${name}.blocks`)
     assert.match(err.message, /do(es)? not hash to the tree it signed/)
   }
+})
+
+test('nodevms verify --json against a host that forges a block: exit 1, the divergence names the field', async (ctx) => {
+  const host = await startHost(ctx, COUNTER, 30)
+  const url = await serve(ctx, host, lyingBlocks(host, (request, { header, payload }, send) => {
+    if (header.type === 'blocks' && request.key === host.callLogKey) {
+      const forged = Buffer.from(payload)
+      forged[0] ^= 1
+      return send(encodeReply(header, [forged]))
+    }
+    send(encodeReply(header, [payload]))
+  }))
+  const { code, stdout } = await runCli(['verify', url, '--json'], { timeoutMs: 60_000 })
+  assert.is(code, 1, stdout)
+  const verdict = JSON.parse(stdout) as { ok: boolean, divergence?: { field: string }, error?: { code: string, message: string } }
+  assert.is(verdict.ok, false)
+  assert.is(verdict.error?.code, 'BLOCKS_REFUSED')
+  assert.is(verdict.divergence?.field, 'log.blocks')
+  assert.match(verdict.error!.message, /block 0\.\.\d+ do not hash|blocks 0\.\.\d+ do not hash/)
 })
 
 test('a tree signed by another key, or a manifest of another key: BLOCKS_REFUSED on the signature', async (ctx) => {
