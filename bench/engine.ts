@@ -2,6 +2,8 @@
 //   engine.call_sync   calls/s of counter.increment via Engine.call (the engine runs in its own worker
 //                      thread)   ≥ 25% of a raw quickjs-emscripten callFunction loop in this thread
 //   engine.call_overhead  µs a call costs above the raw in-process call (the channel to the worker, the record)
+//   engine.channel     round trips/s of the bare channel to a worker that echoes (informative: the
+//                      floor under engine.call_sync, and how much of its cost the machine's load is)
 //   engine.call_files  calls/s of persistent-counter.increment on MemoryFiles (two System.files requests,
 //                      each a round trip to this thread)   ≥ 10,000/s
 //   engine.create      median ms to create an engine for counter.js, back to back   ≤ 5 ms
@@ -16,6 +18,8 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
+import { MessageChannel, Worker } from 'node:worker_threads'
+import { CallerEndpoint, channelBuffer } from '../engine/channel.js'
 import { getQuickJS } from 'quickjs-emscripten'
 import { createEngine, replay, MemoryFiles } from 'nodevms/engine'
 import type { CallRecord, Engine } from 'nodevms/engine'
@@ -69,15 +73,31 @@ async function rawCounter (): Promise<{ call: () => number, dispose: () => void 
   }
 }
 
+/** A worker that echoes messages on an engine channel. */
+function echoChannel (): { roundTrip: () => Promise<unknown>, close: () => Promise<number> } {
+  const { port1, port2 } = new MessageChannel()
+  const buffer = channelBuffer()
+  const worker = new Worker(new URL('./channel-echo.js', import.meta.url), { workerData: { buffer, port: port2 }, transferList: [port2] })
+  const endpoint = new CallerEndpoint({ buffer, port: port1 }, { ref: () => worker.ref(), unref: () => worker.unref() })
+  const message = { json: JSON.stringify({ t: 'calls', calls: [{ text: 'increment', byName: true, method: 'increment', replay: null }] }) }
+  return {
+    roundTrip: () => { endpoint.send(message); return endpoint.receive() },
+    close: () => { port1.close(); return worker.terminate() }
+  }
+}
+
 async function callSync (ms: number): Promise<BenchResult[]> {
   const raw = await rawCounter()
   const engine = await createEngine(COUNTER)
-  const [rawRate, value] = await compare(ms, 10, [raw.call, () => engine.call('increment')], 500)
+  const echo = echoChannel()
+  const [rawRate, value, channelRate] = await compare(ms, 10, [raw.call, () => engine.call('increment'), echo.roundTrip], 500)
   raw.dispose()
   await engine.close()
+  await echo.close()
   const ratio = value / rawRate
   const overheadUs = (1 / value - 1 / rawRate) * 1e6
   return [
+    { name: 'engine.channel', value: round(channelRate, 0), unit: 'round trips/s', baseline: round(value, 0), ratio: round(value / channelRate, 3), target: 'baseline: engine.call_sync in the same rounds (informative)' },
     { name: 'engine.call_sync', value: round(value, 0), unit: 'calls/s', baseline: round(rawRate, 0), ratio: round(ratio, 3), target: '≥ 0.25 of raw', met: ratio >= 0.25 },
     { name: 'engine.call_overhead', value: round(overheadUs, 2), unit: 'µs/call', baseline: round(1e6 / rawRate, 2), ratio: null, target: 'above the raw in-process call (informative)' }
   ]

@@ -3,28 +3,37 @@
 // stdout: "Explorer at http://HOST:PORT/" once the page is ready. stderr: what is explored, diagnostics.
 // Exit codes as verify's: 2 when it cannot start (usage, unreachable host, port in use), 1 when it is
 // stopped after finding a mismatch (or a --log/--files key differs), 0 otherwise.
-import { Explorer } from '../host/explore/index.js'
 import type { VerifySource } from '../host/verify/index.js'
-import { CliError, dim } from './output.js'
-import { exitCodeOf, openVerifySource, type VerifyCliOptions } from './verify.js'
+import { port, type Invocation, type ServeCommand } from './command-spec.js'
+import { CliError, dim, explain } from './output.js'
+import { checkTarget, exitCodeOf, openVerifySource, SOURCE_OPTIONS, type VerifyCliOptions } from './verify.js'
 
 const CLOSE_GRACE_MS = 5000
 
 export interface ExploreOptions extends Pick<VerifyCliOptions, 'dir' | 'files' | 'log' | 'bootstrap' | 'timeout' | 'allowEngineMismatch'> {
-  port?: number | string
-  host?: string
+  port: number
+  host: string
+}
+
+export const exploreCommand: ServeCommand = {
+  usage: 'explore [url]',
+  description: 'Verify a host\'s log as verify does, follow it live, and watch it in a web page on this machine',
+  options: [
+    { flags: '--port <port>', description: 'Port for the page; 0 picks a free port', default: '0', value: port },
+    { flags: '--host <host>', description: 'Address for the page', default: 'localhost' },
+    ...SOURCE_OPTIONS
+  ],
+  check: ({ args: [url], options }) => checkTarget(url, options as VerifyCliOptions),
+  serve: ({ args: [url], options }: Invocation) => runExplore(url, options as unknown as ExploreOptions)
 }
 
 /** Starts the explorer; resolves once the page is ready. The returned stop() closes it and gives the exit code. */
 export async function runExplore (target: string | undefined, opts: ExploreOptions): Promise<() => Promise<number>> {
-  if (opts.dir !== undefined && target !== undefined) throw CliError.usage('give either a host <url>, a dat://KEY or --dir <dir>, not both')
-  if (opts.dir === undefined && target === undefined) throw CliError.usage('give a host <url> (localhost:5555), a dat://KEY or --dir <dir>; see nodevms explore --help')
-  if (opts.dir !== undefined && (opts.files !== undefined || opts.log !== undefined)) throw CliError.usage('--files and --log need a host <url> or dat://KEY, not --dir')
-  const port = opts.port === undefined ? 0 : Number(opts.port)
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw CliError.usage(`--port needs a port number (0 picks a free one), got ${JSON.stringify(opts.port)}`)
+  checkTarget(target, opts)
   const what = opts.dir ?? target!
+  const { Explorer } = await import('../host/explore/index.js') // here, not at the top: help should not wait for Hypercore
 
-  const explorer = new Explorer({ target: what, host: opts.host ?? 'localhost', port, verify: { allowEngineMismatch: opts.allowEngineMismatch === true } })
+  const explorer = new Explorer({ target: what, host: opts.host, port: opts.port, verify: { allowEngineMismatch: opts.allowEngineMismatch === true } })
   try {
     await explorer.listen()
   } catch (err) {
@@ -49,7 +58,7 @@ export async function runExplore (target: string | undefined, opts: ExploreOptio
   opening.then((source) => explorer.follow(source), async (err) => {
     if (stopping) return
     // The host went away while the page was up: the same error and exit code as verify's.
-    process.stderr.write(`nodevms explore: ${(err as Error).message}\n`)
+    process.stderr.write(`nodevms explore: ${explain(err)}\n`)
     await explorer.close()
     process.exit(exitCodeOf(err))
   })
@@ -67,5 +76,5 @@ export async function runExplore (target: string | undefined, opts: ExploreOptio
 function stopped (err: unknown, exit = exitCodeOf(err)): CliError {
   if (err instanceof CliError) return err
   const code = (err as { code?: unknown })?.code
-  return new CliError((err as Error)?.message ?? String(err), exit, typeof code === 'string' ? code : 'ERROR')
+  return new CliError(explain(err), exit, typeof code === 'string' ? code : 'ERROR')
 }

@@ -2,7 +2,8 @@
 // stdout: "Verified <N> entries" each time the log is checked up to a new length N; "MISMATCH ..." once.
 // stderr: what is mirrored, where, and warnings.
 import { resolve } from 'node:path'
-import { Mirror, type MirrorMismatch } from '../host/swarm/index.js'
+import type { MirrorMismatch } from '../host/swarm/index.js'
+import type { Invocation, ServeCommand } from './command-spec.js'
 import { CliError, red } from './output.js'
 import { parseBootstrap, parseDatKey, hyperUrl } from './swarm-options.js'
 import { formatReport } from './verify.js'
@@ -13,13 +14,30 @@ export interface SeedOptions {
   allowEngineMismatch?: boolean
 }
 
+export const seedCommand: ServeCommand = {
+  usage: 'seed <key>',
+  description: 'Mirror a backend by its call log key: follow, verify and serve it on the Dat network',
+  options: [
+    { flags: '--dir <dir>', description: 'Where the mirror keeps its copy of the log and files; required', defaultText: 'none' },
+    { flags: '--bootstrap <nodes>', description: 'DHT bootstrap nodes HOST:PORT[,...], required; the public DHT is never used by default', repeatable: true, defaultText: 'none' },
+    { flags: '--allow-engine-mismatch', description: 'Replay even if the log was written by another engine version' }
+  ],
+  check ({ args: [key], options }) {
+    parseDatKey(key)
+    if (options.dir === undefined) throw CliError.usage('seed needs --dir <dir>: where the mirror keeps its copy of the log and files')
+    parseBootstrap(options.bootstrap, 'seed')
+  },
+  serve: ({ args: [key], options }: Invocation) => runSeed(key, options as SeedOptions)
+}
+
 /** Starts the mirror; resolves once it is announced. The returned stop() closes it and gives the exit code. */
 export async function runSeed (target: string | undefined, opts: SeedOptions): Promise<() => Promise<number>> {
   if (target === undefined) throw CliError.usage('seed needs the call log key: nodevms seed dat://<log key> --dir <dir> --bootstrap HOST:PORT')
   const logKey = parseDatKey(target)
-  if (opts.dir === undefined || String(opts.dir) === '') throw CliError.usage('seed needs --dir <dir>: where the mirror keeps its copy of the log and files')
+  if (opts.dir === undefined || opts.dir === '') throw CliError.usage('seed needs --dir <dir>: where the mirror keeps its copy of the log and files')
   const bootstrap = parseBootstrap(opts.bootstrap, 'seed')
-  const dir = resolve(String(opts.dir))
+  const dir = resolve(opts.dir)
+  const { Mirror } = await import('../host/swarm/index.js') // here, not at the top: help should not wait for Hyperswarm
   const mirror = new Mirror({
     logKey,
     dir,

@@ -1,9 +1,9 @@
 // nodevms verify <url> | --dir <dir>: fetch the log and files, replay, and print the verdict.
 // stdout: the verdict (one JSON object with --json). stderr: progress (TTY only) and diagnostics.
 import { ClientError } from '../client/node.js'
-import { openHostDir, openRemote, verifyLog, type RemoteOptions, type VerifyDivergence, type VerifyReport, type VerifySource } from '../host/verify/index.js'
-import { CliError, dim, green, red, useColour } from './output.js'
-import { openSwarmRemote } from '../host/swarm/index.js'
+import type { RemoteOptions, VerifyDivergence, VerifyReport, VerifySource } from '../host/verify/index.js'
+import { positive, usageLines, type Invocation, type OptionSpec, type RunCommand } from './command-spec.js'
+import { CliError, dim, explain, green, red, useColour } from './output.js'
 import { isDatTarget, parseBootstrap, parseDatKey, parseSeconds } from './swarm-options.js'
 
 export interface VerifyCliOptions {
@@ -17,8 +17,43 @@ export interface VerifyCliOptions {
   timeout?: number | string
 }
 
+/** Where the log and files come from, and what to expect of them: shared by verify and explore. */
+export const SOURCE_OPTIONS: OptionSpec[] = [
+  { flags: '--dir <dir>', description: 'A stopped host\'s directory, read offline instead of a host <url>', defaultText: 'none' },
+  { flags: '--files <key>', description: 'The files archive key you expect (dat://, hyper:// or hex)', defaultText: 'any' },
+  { flags: '--log <key>', description: 'The call log key you expect (dat://, hyper:// or hex)', defaultText: 'any' },
+  { flags: '--bootstrap <nodes>', description: 'With dat://KEY, required: DHT bootstrap nodes HOST:PORT[,...]; the public DHT is never used by default', repeatable: true, defaultText: 'none' },
+  { flags: '--timeout <seconds>', description: 'How long to wait for the host to answer (with dat://KEY: for peers), in seconds', default: '30', value: positive },
+  { flags: '--allow-engine-mismatch', description: 'Replay even if the log was written by another engine version' }
+]
+
+export const verifyCommand: RunCommand = {
+  usage: 'verify [url]',
+  description: 'Replicate a host\'s call log and files, replay every call, and prove the state',
+  options: [
+    ...SOURCE_OPTIONS,
+    { flags: '--json', description: 'Print one JSON object' },
+    { flags: '--store <dir>', description: 'Keep the replicated cores here, to catch a host that rewrites history later', defaultText: 'a temporary directory' }
+  ],
+  run: ({ args: [url], options }: Invocation) => runVerify(url, options as VerifyCliOptions)
+}
+
+/** What verify (and explore) need before they fetch anything: a host url, a dat://KEY or a directory, and options that fit it. */
+export function checkTarget (target: string | undefined, opts: VerifyCliOptions): void {
+  if (opts.dir !== undefined && target !== undefined) throw CliError.usage('give either a host <url> (or dat://KEY) or --dir <dir>, not both')
+  if (opts.dir === undefined && target === undefined) throw CliError.usage('give a host <url> (localhost:5555), a dat://KEY or --dir <dir>')
+  if (opts.dir !== undefined && (opts.files !== undefined || opts.log !== undefined || opts.store !== undefined)) throw CliError.usage('--files, --log and --store need a host <url> or dat://KEY, not --dir')
+  if (target !== undefined && isDatTarget(target)) {
+    parseDatKey(target)
+    parseBootstrap(opts.bootstrap, 'a dat://KEY')
+    if (opts.store !== undefined) throw CliError.usage('--store is not supported with dat://KEY yet')
+  } else if (opts.bootstrap !== undefined) {
+    throw CliError.usage('--bootstrap goes with a dat://KEY (a host url needs no DHT)')
+  }
+}
+
 /** Errors that mean "could not even start": exit 2 (CONTRACT §4). */
-const USAGE_CODES = new Set(['USAGE', 'BAD_URL', 'CONNECTION_FAILED', 'CALL_TIMEOUT', 'CONNECTION_CLOSED', 'BAD_KEY',
+const USAGE_CODES = new Set(['USAGE', 'BAD_URL', 'CONNECTION_FAILED', 'CONNECTION_REFUSED', 'CALL_TIMEOUT', 'CONNECTION_CLOSED', 'BAD_KEY',
   'NOT_A_NODEVMS_HOST', 'NOT_A_NODEVMS_LOG', 'HOST_RUNNING', 'NOT_A_HOST_DIR', 'NO_PEERS', 'SWARM_NO_BOOTSTRAP'])
 /** Errors that are a verdict: the host is not what it claims. */
 const MISMATCH_FIELDS: Record<string, (data: Record<string, unknown>) => Pick<VerifyDivergence, 'field' | 'expected' | 'actual'>> = {
@@ -34,9 +69,9 @@ export async function runVerify (target: string | undefined, opts: VerifyCliOpti
   let source: VerifySource | null = null
   const progress = new Progress(!json && process.stderr.isTTY === true)
   try {
-    if (opts.dir !== undefined && target !== undefined) throw CliError.usage('give either a host <url> or --dir <dir>, not both')
-    if (opts.dir === undefined && target === undefined) throw CliError.usage('give a host <url> (localhost:5555) or --dir <dir>; see nodevms verify --help')
-    if (opts.dir !== undefined && (opts.files !== undefined || opts.log !== undefined || opts.store !== undefined)) throw CliError.usage('--files, --log and --store need a host <url>, not --dir')
+    checkTarget(target, opts)
+    // Loaded here, not at the top: help and usage errors should not wait for Hypercore.
+    const { verifyLog } = await import('../host/verify/index.js')
     if (opts.dir === undefined) process.stderr.write(json ? '' : `${dim(`Fetching the call log and files from ${target}...`)}\n`)
     source = await openVerifySource(target, opts)
     const report = await verifyLog(source.log, source.drive, {
@@ -61,18 +96,19 @@ export async function runVerify (target: string | undefined, opts: VerifyCliOpti
  * onReplicating (URL only) sees the log and files while they are still being fetched.
  */
 export async function openVerifySource (target: string | undefined, opts: VerifyCliOptions, onReplicating?: RemoteOptions['onReplicating']): Promise<VerifySource> {
+  const { openHostDir, openRemote } = await import('../host/verify/index.js')
   if (opts.dir !== undefined) return await openHostDir(opts.dir)
   if (isDatTarget(target!)) return await openSwarmSource(target!, opts)
-  return await openRemote(target!, { store: opts.store, expect: { log: opts.log, files: opts.files }, onReplicating })
+  return await openRemote(target!, { store: opts.store, expect: { log: opts.log, files: opts.files }, onReplicating, timeout: parseSeconds(opts.timeout, '--timeout') })
 }
 
 /** verify dat://KEY: the log and files from whatever peers serve them on the swarm. */
 async function openSwarmSource (target: string, opts: VerifyCliOptions): Promise<VerifySource> {
   const key = parseDatKey(target)
   const bootstrap = parseBootstrap(opts.bootstrap, 'verify dat://KEY')
-  if (opts.store !== undefined) throw CliError.usage('--store is not supported with dat://KEY yet')
   if (opts.log !== undefined && parseDatKey(opts.log) !== key) throw CliError.usage(`--log ${opts.log} is not the key being verified`)
   const expectFiles = opts.files === undefined ? undefined : parseDatKey(opts.files, 'files archive')
+  const { openSwarmRemote } = await import('../host/swarm/index.js')
   return await openSwarmRemote(key, { bootstrap, timeoutMs: parseSeconds(opts.timeout, '--timeout'), expectFiles })
 }
 
@@ -92,7 +128,7 @@ export function exitCodeOf (err: unknown): number {
 function failure (err: unknown, json: boolean): number {
   const e = err as Error & { code?: unknown, data?: unknown }
   const code = errorCode(err)
-  const message = e?.message ?? String(err)
+  const message = explain(err)
   const toDivergence = MISMATCH_FIELDS[code]
   const divergence = toDivergence === undefined ? undefined : { index: null, method: null, caller: null, ...toDivergence((e.data ?? {}) as Record<string, unknown>), message }
   const exit = exitCodeOf(err)
@@ -102,6 +138,7 @@ function failure (err: unknown, json: boolean): number {
     process.stdout.write(`${red('MISMATCH', process.stdout)}: ${message}\n`)
   } else {
     process.stderr.write(`${red('nodevms verify:')} ${message}\n`)
+    if (code === 'USAGE') process.stderr.write(usageLines(verifyCommand).join('\n') + '\n')
   }
   return exit
 }

@@ -14,8 +14,14 @@ export class ClientError extends Error {
     return new ClientError(`Cannot use ${JSON.stringify(url)} as a nodevms address: give host:port, ws://host:port or wss://host:port.`, 'BAD_URL')
   }
 
+  /** Nothing answered at `url` (refused, unreachable, no handshake). */
   static CONNECTION_FAILED (url: string, reason: string, cause?: unknown): ClientError {
-    return new ClientError(`Cannot connect to ${url}: ${reason}. Is \`nodevms exec\` running there?`, 'CONNECTION_FAILED', { cause })
+    return new ClientError(`Cannot connect to ${url}: ${sentence(reason)} Is \`nodevms exec\` running there?`, 'CONNECTION_FAILED', { cause })
+  }
+
+  /** A host answered the WebSocket upgrade with an HTTP refusal (401, 403, 404, 503); `reason` is its explanation. */
+  static CONNECTION_REFUSED (url: string, status: number, reason: string): ClientError {
+    return new ClientError(`${url} refused the connection (HTTP ${status})${reason === '' ? '.' : `: ${sentence(reason)}`}`, 'CONNECTION_REFUSED')
   }
 
   static CALL_TIMEOUT (url: string, method: string, ms: number): ClientError {
@@ -75,4 +81,9 @@ export class RpcError extends Error {
     this.code = error.code
     if (error.data !== undefined) this.data = error.data
   }
+}
+
+/** `text` ending in exactly one full stop, whether or not it had one. */
+function sentence (text: string): string {
+  return /[.!?]$/.test(text) ? text : `${text}.`
 }

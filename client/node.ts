@@ -39,7 +39,7 @@ const RETRY_OTHER_FAMILY = new Set(['ECONNREFUSED', 'EADDRNOTAVAIL', 'EAFNOSUPPO
 
 /**
  * Opens a WebSocket to a normalised url. `localhost` tries 127.0.0.1, then ::1, since a host may listen on
- * either. An HTTP refusal (401, 403, 404) becomes a CONNECTION_FAILED error carrying the host's explanation.
+ * either. An HTTP refusal (401, 403, 404) becomes a CONNECTION_REFUSED error carrying the host's explanation.
  * The verifier uses it for the host's replication endpoint too.
  * @internal not in the published types, which must not need the `ws` package's (stripInternal)
  */
@@ -51,7 +51,7 @@ export async function openWebSocket (url: string, opts: { headers?: Record<strin
   for (const hostname of candidates) {
     target.hostname = hostname
     try {
-      return await attempt(target.href, opts)
+      return await attempt(target.href, { ...opts, display })
     } catch (err) {
       lastError = err
       if (err instanceof ClientError || !RETRY_OTHER_FAMILY.has((err as { code?: string }).code ?? '')) break
@@ -62,7 +62,7 @@ export async function openWebSocket (url: string, opts: { headers?: Record<strin
   throw ClientError.CONNECTION_FAILED(display, reason, lastError)
 }
 
-function attempt (href: string, opts: { headers?: Record<string, string>, timeout?: number, maxPayload?: number }): Promise<WebSocket> {
+function attempt (href: string, opts: { headers?: Record<string, string>, timeout?: number, maxPayload?: number, display?: string }): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(href, {
       headers: opts.headers, handshakeTimeout: opts.timeout ?? DEFAULT_TIMEOUT_MS, perMessageDeflate: false,
@@ -75,8 +75,7 @@ function attempt (href: string, opts: { headers?: Record<string, string>, timeou
       res.setEncoding('utf8')
       res.on('data', (chunk: string) => { if (body.length < 4096) body += chunk })
       res.on('end', () => {
-        const why = `the host answered HTTP ${res.statusCode}${body.trim() ? `: ${body.trim()}` : ''}`
-        reject(ClientError.CONNECTION_FAILED(new URL(href).host, why))
+        reject(ClientError.CONNECTION_REFUSED(opts.display ?? new URL(href).host, res.statusCode ?? 0, body.trim()))
         req.destroy()
       })
     })

@@ -22,11 +22,14 @@ export interface FileBridge {
   perform (name: string, args: unknown[], data: Uint8Array | undefined): FileAnswer
 }
 
-/** One call as the caller's thread prepared it. */
+/**
+ * One call as the caller's thread prepared it. `text` is the guest's call text: the method name alone
+ * when `byName`, else [method, args, caller, time, seed] as JSON.
+ */
 export interface CallInput { text: string, byName: boolean, method: string, replay: ReplayInput | null }
 
 /** How a call ended, as the worker reports it; the result stays the guest's JSON text. */
-export type Outcome = Omit<RecordMessage, 't' | 'result'> & { resultJson?: string }
+export type Outcome = Omit<RecordMessage, 'result'> & { resultJson?: string }
 
 /** Why a call has no effect: a limit it hit, or QuickJS failing under it. */
 export type Limit = 'gas' | 'deadline' | 'memory' | 'fault'

@@ -2,7 +2,9 @@
 // strictly alternate: the caller sends one, the worker answers with one, so a single SharedArrayBuffer
 // carries each message in turn, and one counter per direction wakes the receiver. A message too big
 // for the buffer goes over a MessagePort instead, and the buffer then only says so.
-// The worker blocks (spin, then Atomics.wait); the caller spins briefly, then awaits Atomics.waitAsync.
+// The worker blocks (spin, then Atomics.wait). The caller spins briefly, then blocks for a little
+// while too (a futex wake-up is cheap; a wake-up through the event loop is not), and only then
+// awaits Atomics.waitAsync, so a long call leaves its thread free.
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads'
 
 /** One message: a JSON text, and bytes for the file data it carries, if any. */
@@ -21,6 +23,11 @@ const CAPACITY = 256 * 1024
 /** How long a receiver polls before it sleeps: a call answered sooner costs no thread wake-up. */
 const CALLER_SPIN_MS = 0.03
 const WORKER_SPIN_MS = 0.05
+/**
+ * How long the caller then blocks before it lets its event loop run. An engine that ran in the
+ * caller's thread blocked it for the whole call; this blocks it for at most this long.
+ */
+const CALLER_BLOCK_MS = 2
 
 /** The shared half of a channel: what both threads are given. */
 export interface ChannelInit { buffer: SharedArrayBuffer, port: MessagePort }
@@ -105,7 +112,7 @@ export class CallerEndpoint extends Endpoint {
    * process stays alive while it waits (Atomics.waitAsync alone does not keep the event loop alive).
    */
   async receive (hold = true): Promise<Message | null> {
-    if (!this.spin(CALLER_SPIN_MS)) {
+    if (!this.spin(CALLER_SPIN_MS) && !this.block(CALLER_BLOCK_MS)) {
       if (hold) this.handle.ref()
       try {
         while (!this.arrived()) {
@@ -118,6 +125,13 @@ export class CallerEndpoint extends Endpoint {
     }
     if (this.closed) return null
     return this.read()
+  }
+
+  /** (A wake-up is not proof: the counter says whether the worker wrote.) */
+  private block (ms: number): boolean {
+    const until = performance.now() + ms
+    for (let left = ms; !this.arrived() && left > 0; left = until - performance.now()) Atomics.wait(this.words, this.inbox, this.seen, left)
+    return this.arrived()
   }
 
   /** Marks the channel closed and wakes a receive() in progress. */

@@ -1,12 +1,13 @@
 // One engine, as its caller sees it: a script loaded in its own worker thread (worker.ts), called one
-// call at a time. script → engine.call() → CallRecord. The worker runs the call; System.files requests
-// come back to this thread, where the Files object lives, one request at a time.
+// call at a time, in order. script → engine.call() → CallRecord. The worker runs the calls (queued
+// calls go as one batch, call-queue.ts); System.files requests come back to this thread, where the
+// Files object lives, one request at a time.
 import { randomBytes } from 'node:crypto'
+import { CallQueue, emitLogs, unexpected, type LogFn, type PreparedCall } from './call-queue.js'
 import type { EngineWorker, Received } from './engine-worker.js'
 import { EngineError } from './errors.js'
-import { performRequest, StorageFault, type FileOutcome } from './file-ops.js'
 import { FileSystem, MemoryFiles } from './files.js'
-import type { LoadOptions, LogLine, RecordMessage, ToWorker } from './protocol.js'
+import type { LoadOptions, ToWorker } from './protocol.js'
 import type { SandboxStats } from './sandbox.js'
 import type { CallOptions, CallRecord, Engine, EngineOptions } from './types.js'
 import { returnWorker, takeWorker } from './worker-pool.js'
@@ -18,7 +19,7 @@ export const DEFAULT_LIMITS = {
   timeoutMs: 5_000
 }
 
-export type LogFn = (level: 'log' | 'error', message: string) => void
+export type { LogFn }
 
 export interface InternalEngineOptions extends EngineOptions {
   /** Where console.log / console.error go. Default: stderr, prefixed with the file name. */
@@ -26,17 +27,18 @@ export interface InternalEngineOptions extends EngineOptions {
 }
 
 export class QuickJSEngine implements Engine {
-  private queue: Promise<unknown> = Promise.resolve()
+  private readonly queue: CallQueue
   private closed = false
-  private broken: Error | null = null
 
   private constructor (
     private readonly worker: EngineWorker,
     private readonly methodNames: string[],
-    private readonly fs: FileSystem,
+    fs: FileSystem,
     private readonly seeded: boolean,
     private readonly log: LogFn
-  ) {}
+  ) {
+    this.queue = new CallQueue(worker, fs, log)
+  }
 
   static async create (source: string, options: InternalEngineOptions = {}): Promise<QuickJSEngine> {
     if (typeof source !== 'string') throw new TypeError('createEngine(source): source must be a string')
@@ -72,29 +74,23 @@ export class QuickJSEngine implements Engine {
   }
 
   call (method: string, args: unknown[] = [], options: CallOptions = {}): Promise<CallRecord> {
-    return this.enqueue(() => this.runCall(method, args, options))
+    if (this.closed) return Promise.reject(EngineError.ENGINE_CLOSED())
+    return this.queue.call(() => this.prepare(method, args, options))
   }
 
   /** The engine's state between calls, as bytes that createEngine({ checkpoint }) can start from. */
   checkpoint (): Promise<Uint8Array> {
-    return this.enqueue(async () => (await this.exchange({ t: 'checkpoint' }, 'checkpoint')).bytes!)
+    if (this.closed) return Promise.reject(EngineError.ENGINE_CLOSED())
+    return this.queue.op(async () => (await this.exchange({ t: 'checkpoint' }, 'checkpoint')).bytes!)
   }
 
   /** What the worker measured about checkpoints and rollbacks (for benchmarks). */
   stats (): Promise<SandboxStats> {
-    return this.enqueue(async () => ((await this.exchange({ t: 'stats' }, 'stats')).message as { stats: SandboxStats }).stats)
-  }
-
-  /** Work for the worker, after everything asked before it. Checked when asked: what was queued before close() still runs. */
-  private enqueue<T> (work: () => Promise<T>): Promise<T> {
-    if (this.closed) return Promise.reject(EngineError.ENGINE_CLOSED())
-    const run = this.queue.then(work)
-    this.queue = run.catch(() => {})
-    return run
+    return this.queue.op(async () => ((await this.exchange({ t: 'stats' }, 'stats')).message as { stats: SandboxStats }).stats)
   }
 
   private async exchange (request: ToWorker, expected: string): Promise<Received> {
-    if (this.broken) throw this.broken
+    if (this.queue.broken !== null) throw this.queue.broken
     this.worker.send(request)
     const got = await this.worker.receive()
     emitLogs(this.log, got.message.logs)
@@ -103,10 +99,11 @@ export class QuickJSEngine implements Engine {
     throw unexpected(got)
   }
 
+  /** Calls made before close() still run; later ones are refused with ENGINE_CLOSED. */
   async close (): Promise<void> {
     if (this.closed) return
     this.closed = true
-    await this.queue
+    await this.queue.drained()
     if (!this.worker.alive) return await this.worker.terminate()
     this.worker.send({ t: 'close' })
     const reply = await this.worker.receive().catch(() => null)
@@ -118,8 +115,8 @@ export class QuickJSEngine implements Engine {
     await returnWorker(this.worker)
   }
 
-  private async runCall (method: string, args: unknown[], options: CallOptions): Promise<CallRecord> {
-    if (this.broken) throw this.broken
+  /** Checks a call when its turn comes, and builds the guest's call text and the record to fill in. */
+  private prepare (method: string, args: unknown[], options: CallOptions): PreparedCall {
     if (!this.methodNames.includes(method)) throw EngineError.METHOD_NOT_FOUND(method, this.methodNames)
     const argsJson = encodeArgs(method, args)
     const caller = options.caller ?? null
@@ -144,76 +141,9 @@ export class QuickJSEngine implements Engine {
     }
     const byName = argsJson === '[]' && caller === null && record.time === undefined && record.seed === undefined
     const text = byName ? method : `[${JSON.stringify(method)},${argsJson},${JSON.stringify(caller)},${record.time ?? null},${record.seed === undefined ? null : JSON.stringify(record.seed)}]`
-    const input: ToWorker = {
-      t: 'call',
-      text,
-      byName,
-      method,
-      replay: replay === undefined ? null : { oracles: replay.oracles ?? [], deadlineGas: replay.deadlineGas }
-    }
-    let ended: RecordMessage
-    try {
-      ended = await this.run(input)
-    } catch (err) {
-      this.broken = err as Error
-      throw err
-    }
-    return this.fill(record, ended)
+    const input = { text, byName, method, replay: replay === undefined ? null : { oracles: replay.oracles ?? [], deadlineGas: replay.deadlineGas } }
+    return { input, record }
   }
-
-  /** Sends the call and serves its file requests until the worker says how it ended. */
-  private async run (input: ToWorker): Promise<RecordMessage> {
-    let fault: StorageFault | null = null
-    this.worker.send(input)
-    for (;;) {
-      const got = await this.worker.receive()
-      const { message } = got
-      emitLogs(this.log, message.logs)
-      if (message.t === 'record') {
-        // The files archive failed under the call: its outcome is not a function of the log, so the
-        // engine must not go on as if it were.
-        if (message.storageFault === true) throw fault?.error ?? new StorageFault('unknown').error
-        return message
-      }
-      if (message.t === 'logs') {
-        this.worker.send({ t: 'ack' })
-      } else if (message.t === 'file') {
-        let outcome: FileOutcome | null = null
-        try {
-          outcome = await performRequest(this.fs, { name: message.name, args: message.args, data: got.bytes })
-        } catch (err) {
-          fault = err instanceof StorageFault ? err : new StorageFault(err)
-        }
-        if (outcome === null) this.worker.send({ t: 'fault' })
-        else if (!outcome.ok) this.worker.send({ t: 'file', ok: false, error: outcome.error })
-        else if (outcome.value instanceof Uint8Array) this.worker.send({ t: 'file', ok: true }, outcome.value)
-        else this.worker.send(outcome.value === undefined ? { t: 'file', ok: true } : { t: 'file', ok: true, value: outcome.value })
-      } else if (message.t === 'failed') {
-        throw new EngineError(message.message, message.code)
-      } else {
-        throw unexpected(got)
-      }
-    }
-  }
-
-  /** The record in the order it has always had: result or error, then the deadline's gas position. */
-  private fill (record: CallRecord, ended: RecordMessage): CallRecord {
-    record.oracles = ended.oracles
-    record.gas = ended.gas
-    if (ended.deadlineGas !== undefined) record.deadlineGas = ended.deadlineGas
-    if ('result' in ended) record.result = ended.result
-    if (ended.error !== undefined) record.error = ended.error
-    return record
-  }
-}
-
-function emitLogs (log: LogFn, lines: LogLine[] | undefined): void {
-  if (lines === undefined) return
-  for (const [level, text] of lines) log(level, text)
-}
-
-function unexpected ({ message }: Received): EngineError {
-  return new EngineError(`The engine's worker sent an unexpected ${message.t} message. Recreate the engine.`, 'ENGINE_PROTOCOL')
 }
 
 function encodeArgs (method: string, args: unknown): string {

@@ -44,13 +44,6 @@ export async function prepare (): Promise<Prepared> {
   return { qjs, rt, ctx, factory }
 }
 
-/** Frees a prepared instance that was never loaded. */
-export function disposePrepared ({ rt, ctx, factory }: Prepared): void {
-  factory.dispose()
-  ctx.dispose()
-  rt.dispose()
-}
-
 export function installPrelude (ctx: QuickJSContext, factory: QuickJSHandle, bridge: Bridge, seeded: boolean): QuickJSHandle {
   // alea is compiled only where it is used: it is a tenth of the cost of creating an engine.
   const alea = seeded
@@ -77,16 +70,16 @@ export function installPrelude (ctx: QuickJSContext, factory: QuickJSHandle, bri
 
 export function loadScript (ctx: QuickJSContext, load: QuickJSHandle, source: string, filename: string, meter: Meter): string[] {
   const stopped = () => (meter.stopped === 'gas' ? 'GasExhaustedError: the top level ran out of gas' : 'DeadlineExceededError: the top level ran past the deadline')
-  const compiled = ctx.evalCode(`(function (exports, module) {${source}\n})`, filename)
+  const compiled = ctx.evalCode(`${SCRIPT_HEAD}${source}\n})`, filename)
   if (compiled.error) {
-    const info = dumpError(ctx, compiled.error)
+    const info = dumpError(ctx, compiled.error, filename)
     compiled.error.dispose()
     throw EngineError.SCRIPT_SYNTAX(filename, info)
   }
   const loaded = ctx.callFunction(load, ctx.undefined, compiled.value)
   compiled.value.dispose()
   if (loaded.error) {
-    const info = meter.stopped !== null ? stopped() : dumpError(ctx, loaded.error)
+    const info = meter.stopped !== null ? stopped() : dumpError(ctx, loaded.error, filename)
     loaded.error.dispose()
     throw EngineError.SCRIPT_LOAD_FAILED(filename, info)
   }
@@ -96,7 +89,7 @@ export function loadScript (ctx: QuickJSContext, load: QuickJSHandle, source: st
   // Promise jobs the top level queued settle now, inside the load's gas, not in the first call's.
   const jobs = ctx.runtime.executePendingJobs()
   if (jobs.error) {
-    const info = meter.stopped !== null ? stopped() : dumpError(ctx, jobs.error)
+    const info = meter.stopped !== null ? stopped() : dumpError(ctx, jobs.error, filename)
     jobs.error.dispose()
     throw EngineError.SCRIPT_LOAD_FAILED(filename, info)
   }
@@ -110,12 +103,22 @@ function methodList (json: string): string[] | null {
   return Array.isArray(list) && list.every((name) => typeof name === 'string') ? list as string[] : null
 }
 
-/** "Name: message (line L, column C)" from a QuickJS error, for load-time errors. */
-function dumpError (ctx: QuickJSContext, handle: QuickJSHandle): string {
+// The script runs as the body of this function, on its first line: columns on line 1 are shifted by its length.
+const SCRIPT_HEAD = '(function (exports, module) {'
+
+/**
+ * "Name: message (line L, column C)" from a QuickJS error, for load-time errors. The place is the innermost
+ * frame in the script itself (not in the prelude, when the script called a guarded builtin), in the
+ * script's own coordinates.
+ */
+function dumpError (ctx: QuickJSContext, handle: QuickJSHandle, filename: string): string {
   const e = ctx.dump(handle) as { name?: string, message?: string, stack?: string } | null
   if (e === null || typeof e !== 'object') return String(e)
-  const where = /at [^\n]*?:(\d+)(?::(\d+))?/.exec(e.stack ?? '')
-  const loc = where ? ` (line ${where[1]}${where[2] ? `, column ${where[2]}` : ''})` : ''
-  return `${e.name ?? 'Error'}: ${e.message ?? ''}${loc}`
+  const frame = (e.stack ?? '').split('\n').map((line) => /^\s*at (?:.*\()?(.*?):(\d+)(?::(\d+))?\)?\s*$/.exec(line)).find((m) => m?.[1] === filename)
+  const line = frame ? Number(frame[2]) : null
+  const column = frame?.[3] === undefined ? null : Number(frame[3]) - (line === 1 ? SCRIPT_HEAD.length : 0)
+  const loc = line === null ? '' : ` (line ${line}${column !== null ? `, column ${column}` : ''})`
+  // The detail goes into a sentence of its own: without a place after it, a final full stop would double.
+  return `${e.name ?? 'Error'}: ${loc === '' ? (e.message ?? '').replace(/\.$/, '') : e.message ?? ''}${loc}`
 }
 

@@ -46,14 +46,22 @@ export const SYSTEM = String.raw`
     if (typeof path !== 'string') throw typeError('A path must be a string, got ' + (path === null ? 'null' : typeof path))
     return path
   }
+  // An option read from an object the script passed: whatever its getter or proxy throws is a TypeError.
+  function option (o, key, what) {
+    try {
+      return o[key]
+    } catch (e) {
+      throw typeError(what + ' could not be read: ' + describe(e).message)
+    }
+  }
   function checkEncoding (enc, fallback) {
-    const e = enc !== null && typeof enc === 'object' ? enc.encoding : enc
+    const e = enc !== null && typeof enc === 'object' ? option(enc, 'encoding', 'The encoding option') : enc
     if (e === undefined) return fallback
     // Which names are encodings is the host's to say, after it has checked the path.
     if (typeof e !== 'string') throw typeError('An encoding must be a string, got ' + (e === null ? 'null' : typeof e))
     return e
   }
-  const recursiveOption = (opts) => (opts !== null && typeof opts === 'object' && opts.recursive ? 'true' : 'false')
+  const recursiveOption = (opts) => (opts !== null && typeof opts === 'object' && option(opts, 'recursive', 'The recursive option') ? 'true' : 'false')
 
   // Bytes of an ArrayBuffer or a view, copied, found through the captured getters (brand checks):
   // undefined for anything else. A detached buffer or a forged view throws.
@@ -92,11 +100,11 @@ export const SYSTEM = String.raw`
   READERS.json = (v) => jsonParse(v)
   READERS.binary = (v) => construct(Bytes, [v])
   // Each method checks its arguments and encodes them; whatever a script's getters, proxies or
-  // toJSON throw on the way is a TypeError in a rejected promise.
+  // toJSON throw on the way is a TypeError (checkPath, option, encode, bytesOf), in a rejected promise.
   // (Named parameters: a missing argument in a rest array would be looked up on Array.prototype.)
   function filesMethod (name, body) {
     return freeze({ [name] (a0, a1, a2) {
-      try { return body(a0, a1, a2) } catch (e) { return rejected(asTypeError(e, 'System.files.' + name + ' was given arguments it cannot use')) }
+      try { return body(a0, a1, a2) } catch (e) { return rejected(e) }
     } }[name])
   }
   const files = freeze({

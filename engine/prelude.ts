@@ -23,7 +23,6 @@ const CORE = String.raw`
   const WeakMapCtor = WeakMap
   const weakGet = WeakMap.prototype.get
   const weakSet = WeakMap.prototype.set
-  const weakHas = WeakMap.prototype.has
 
   const state = create(null)
   state.caller = null
@@ -37,22 +36,14 @@ const CORE = String.raw`
   const q = (s) => jsonStringify(s)
   const own = (o, key) => apply(hasOwn, o, [key])
 
-  // Errors the prelude makes; its own are passed on as they are, anything else a script threw while
-  // the prelude read its arguments becomes a TypeError.
-  const made = new WeakMapCtor()
   function makeError (Ctor, name, message, code) {
     const e = construct(Ctor, [message])
     // Descriptors without a prototype: a script may have put 'get' or 'value' on Object.prototype.
     if (name !== undefined) defineProperty(e, 'name', { __proto__: null, value: name, writable: true, configurable: true })
     if (code !== undefined) defineProperty(e, 'code', { __proto__: null, value: code, writable: true, enumerable: true, configurable: true })
-    apply(weakSet, made, [e, true])
     return e
   }
   const typeError = (message) => makeError(TypeErrorCtor, undefined, message)
-  function asTypeError (e, what) {
-    if (e !== null && typeof e === 'object' && apply(weakHas, made, [e])) return e
-    return typeError(what + ': ' + describe(e).message)
-  }
   function describe (e) {
     try {
       if (e !== null && (typeof e === 'object' || typeof e === 'function')) {

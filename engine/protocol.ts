@@ -1,8 +1,10 @@
 // The messages between an engine (the caller's side, engine.ts) and its worker (worker.ts), as JSON
 // texts over the channel. The caller sends one message, and the worker answers with one:
-//   load (+ checkpoint bytes) → loaded | failed    call → (file request → file answer)* → record
+//   load (+ checkpoint bytes) → loaded | failed
+//   calls → (file request → file answer | records (not done) → ack)* → records (done)
 //   checkpoint → checkpoint (+ bytes) | failed      stats → stats
 //   close → closed | failed       recycle → ready   log flush → ack
+import type { CallInput } from './call-runner.js'
 import type { GuestError } from './files.js'
 import type { SandboxStats } from './sandbox.js'
 import type { OracleOutcome } from './types.js'
@@ -24,8 +26,8 @@ export type ToWorker =
   | { t: 'load', source: string, options: LoadOptions } // a checkpoint to start from travels as the bytes
   | { t: 'checkpoint' }
   | { t: 'stats' }
-  /** `text` is the guest's call text: the method name alone when `byName`, else [method, args, caller, time, seed]. */
-  | { t: 'call', text: string, byName: boolean, method: string, replay: ReplayInput | null }
+  /** Calls to run in order (see CallInput in call-runner.ts). */
+  | { t: 'calls', calls: CallInput[] }
   | { t: 'file', ok: true, value?: string } // binary values travel as the message's bytes
   | { t: 'file', ok: false, error: GuestError }
   /** The files archive failed: the worker stops the call. */
@@ -49,12 +51,15 @@ export type FromWorker = (
   /** A System.files request (binary data travels as the message's bytes). */
   | { t: 'file', name: string, args: unknown[] }
   | { t: 'logs' }
-  | RecordMessage
+  /**
+   * How calls of the batch ended, in order. Not done: more follow once acknowledged. Stopped: the
+   * engine cannot go on, and the batch's other calls were not run.
+   */
+  | { t: 'records', records: RecordMessage[], done: boolean, stopped?: { code: string, message: string } }
 ) & { logs?: LogLine[] }
 
 /** How a call ended. `result` is present when it returned; `storageFault` when the files failed under it. */
 export interface RecordMessage {
-  t: 'record'
   result?: unknown
   error?: { name: string, message: string }
   oracles: OracleOutcome[]

@@ -42,14 +42,25 @@ export function compareRecords (expected: CallRecord, actual: CallRecord): { fie
   return null
 }
 
+/** Calls queued ahead of the one being compared: they go to the engine's worker in batches. */
+const WINDOW = 256
+
 export async function replay (source: string, records: CallRecord[], options: InternalEngineOptions = {}): Promise<ReplayResult> {
   const engine = await QuickJSEngine.create(source, { log: () => {}, ...options })
+  const queued: Array<Promise<CallRecord>> = []
+  const queue = (index: number) => {
+    const r = records[index]
+    const call = engine.call(r.method, r.args, { caller: r.caller, replay: r })
+    call.catch(() => {}) // read in order below; one left unread after a divergence must not be unhandled
+    queued.push(call)
+  }
   try {
     for (let index = 0; index < records.length; index++) {
       const expected = records[index]
+      while (queued.length < index + WINDOW && queued.length < records.length) queue(queued.length)
       let actual: CallRecord
       try {
-        actual = await engine.call(expected.method, expected.args, { caller: expected.caller, replay: expected })
+        actual = await queued[index]
       } catch (err) {
         return { ok: false, divergence: { index, field: 'error', expected: expected.error ?? null, actual: { name: (err as Error).name, message: (err as Error).message } } }
       }

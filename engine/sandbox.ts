@@ -4,6 +4,7 @@
 // call puts the checkpoint back and plays the tape, with the oracle outcomes and file answers those
 // calls got, so no one's Files are touched. Checkpoints are taken when the tape would take too long
 // to play, or when the engine is idle, so a rollback stays short however long the engine has run.
+import type { QuickJSWASMModule } from 'quickjs-emscripten'
 import { CallRunner, type CallInput, type FileBridge, type Limit, type Outcome } from './call-runner.js'
 import { EngineError } from './errors.js'
 import { prepare, type Bridge, type Prepared } from './instance.js'
@@ -16,8 +17,8 @@ const REPLAY_BUDGET_MS = { min: 5, max: 30, perCheckpointMs: 20 }
 /** ...or once it holds this much file data. */
 const TAPE_MAX_BYTES = 32 * 1024 * 1024
 
-/** What the engine measured about its checkpoints and rollbacks (for benchmarks). */
-export interface SandboxStats { checkpoints: number, checkpointMs: number, rollbacks: number, rollbackMs: number, replayedCalls: number }
+/** What the engine measured about its checkpoints, rollbacks and heap (for benchmarks and tests). */
+export interface SandboxStats { checkpoints: number, checkpointMs: number, rollbacks: number, rollbackMs: number, replayedCalls: number, heapBytes: number }
 
 export class Sandbox {
   private runtime!: ScriptRuntime
@@ -30,7 +31,7 @@ export class Sandbox {
   private lastCheckpointMs = 0
   /** Set when a rollback failed: the engine's memory can no longer be trusted. */
   broken: EngineError | null = null
-  readonly stats: SandboxStats = { checkpoints: 0, checkpointMs: 0, rollbacks: 0, rollbackMs: 0, replayedCalls: 0 }
+  private readonly measured = { checkpoints: 0, checkpointMs: 0, rollbacks: 0, rollbackMs: 0, replayedCalls: 0 }
 
   private constructor (readonly source: string, readonly options: LoadOptions, log: Bridge['log']) {
     this.runner = new CallRunner(options, () => this.runtime)
@@ -53,6 +54,8 @@ export class Sandbox {
   }
 
   get methods (): string[] { return this.runtime.methods }
+
+  get stats (): SandboxStats { return { ...this.measured, heapBytes: this.runtime.heapBytes } }
 
   /** One call. A call that hit a limit is undone by settle(), after its caller has the outcome. */
   call (input: CallInput, files: FileBridge): Outcome {
@@ -89,6 +92,14 @@ export class Sandbox {
     return this.tape.entries.length === 0 && this.checkpoint !== null ? this.checkpoint : this.runtime.image()
   }
 
+  /** The QuickJS instance the script lives in now (a rollback after a fault moves it to a new one). */
+  get instance (): QuickJSWASMModule { return this.runtime.instance }
+
+  /** Gives the instance up without freeing anything: it is about to be put back as it was. */
+  abandon (): void {
+    this.runtime.abandon()
+  }
+
   dispose (): void {
     this.runtime.dispose()
   }
@@ -104,8 +115,8 @@ export class Sandbox {
     }
     this.tape.clear()
     this.lastCheckpointMs = performance.now() - started
-    this.stats.checkpoints++
-    this.stats.checkpointMs = this.lastCheckpointMs
+    this.measured.checkpoints++
+    this.measured.checkpointMs = this.lastCheckpointMs
   }
 
   /**
@@ -138,9 +149,9 @@ export class Sandbox {
       }
     }
     if (replayed > 0) this.takeCheckpoint()
-    this.stats.rollbacks++
-    this.stats.replayedCalls = replayed
-    this.stats.rollbackMs = performance.now() - started
+    this.measured.rollbacks++
+    this.measured.replayedCalls = replayed
+    this.measured.rollbackMs = performance.now() - started
   }
 }
 

@@ -1,7 +1,7 @@
 // A script loaded in its own QuickJS instance (instance.ts): the runtime and context, the prelude's
 // entry points, and the calls into the guest that the sandbox makes. Its state can be captured between
 // calls (image) and put back, in place or into a fresh instance of the same build (restore).
-import type { QuickJSContext, QuickJSHandle, QuickJSRuntime } from 'quickjs-emscripten'
+import type { QuickJSContext, QuickJSHandle, QuickJSRuntime, QuickJSWASMModule } from 'quickjs-emscripten'
 import { EngineError } from './errors.js'
 import { capHeap } from './heap.js'
 import { heapCapFor, installPrelude, loadScript, STACK_LIMIT, type Bridge, type Prepared } from './instance.js'
@@ -10,7 +10,7 @@ import { MemoryImage } from './memory-image.js'
 import type { Meter } from './meter.js'
 import type { LoadOptions } from './protocol.js'
 import { memoryOf } from './wasm.js'
-import { wasmProbes, type WasmProbes } from './wasm-probe.js'
+import { readBreak, wasmProbes, type WasmProbes } from './wasm-probe.js'
 
 /** The prelude's entry points that the host calls. */
 const GUEST_ENTRIES = ['load', 'invoke', 'invokeName', 'pending', 'adopt', 'encodeValue', 'encodeReason', 'step', 'requestData', 'settle', 'runOracle'] as const
@@ -70,7 +70,8 @@ export class ScriptRuntime {
     readonly source: string,
     /** An argument array of two slots in the WASM heap, reused by every call into the guest. */
     private readonly argv: number,
-    private readonly probes: WasmProbes
+    private readonly probes: WasmProbes,
+    private readonly qjs: QuickJSWASMModule
   ) {
     this.internals = ctx as unknown as ContextInternals
     this.memory = heap.memory
@@ -111,7 +112,7 @@ export class ScriptRuntime {
         const mismatch = differingPointer(image.pointers, rt, ctx, api)
         if (mismatch !== null) throw EngineError.CHECKPOINT_REFUSED(`its ${mismatch} is not where this engine puts it (another build, or other start-up steps)`)
         image.memory.restoreInto(memory, probes)
-        const runtime = new ScriptRuntime(rt, ctx, heap, counter, api, image.methods, source, image.pointers.argv, probes)
+        const runtime = new ScriptRuntime(rt, ctx, heap, counter, api, image.methods, source, image.pointers.argv, probes, qjs)
         runtime.resumeAt(image.pointers)
         return runtime
       }
@@ -119,7 +120,7 @@ export class ScriptRuntime {
       counter.reset()
       const methods = loadScript(ctx, api.load, source, options.filename, meter)
       const argv = (ctx as unknown as ContextInternals).module._malloc(8)
-      return new ScriptRuntime(rt, ctx, heap, counter, api, methods, source, argv, probes)
+      return new ScriptRuntime(rt, ctx, heap, counter, api, methods, source, argv, probes, qjs)
     } catch (err) {
       for (const h of owned) if (h.alive) h.dispose()
       try { ctx.dispose(); rt.dispose() } catch {}
@@ -248,6 +249,18 @@ export class ScriptRuntime {
       return { error: memory.heapValueHandle(errorPtr) }
     }
     return { value: memory.heapValueHandle(resultPtr) }
+  }
+
+  /** Bytes of the heap in use: up to the allocator's break. */
+  get heapBytes (): number { return readBreak(this.memory, this.probes.breakAddress) }
+
+  /** The QuickJS instance this runtime lives in. */
+  get instance (): QuickJSWASMModule { return this.qjs }
+
+  /** Gives the instance up without freeing anything in it: it is about to be put back as it was (pristine.ts). */
+  abandon (): void {
+    this.dead = true
+    this.lastCall = null
   }
 
   dispose (): void {

@@ -6,7 +6,7 @@ import { EngineWorker } from './engine-worker.js'
 import { EngineError } from './errors.js'
 
 /** Workers kept ready (or getting ready) for the next engines: enough that engines created and closed back to back never wait. */
-const MAX_SPARES = 3
+const MAX_SPARES = 4
 
 interface Spare { worker: EngineWorker, ready: Promise<boolean>, isReady: boolean, failure: Error | null }
 

@@ -3,11 +3,12 @@
 // where deep recursion ends never depends on the host process's own stack size.
 // The worker blocks between messages: its event loop only runs while it prepares a new instance.
 import { workerData } from 'node:worker_threads'
-import type { FileAnswer, FileBridge, Outcome } from './call-runner.js'
+import type { CallInput, FileAnswer, FileBridge, Outcome } from './call-runner.js'
 import { WorkerEndpoint, type ChannelInit, type Message } from './channel.js'
 import { decodeCheckpoint, encodeCheckpoint } from './checkpoint-file.js'
 import { EngineError } from './errors.js'
-import { disposePrepared, prepare, type Prepared } from './instance.js'
+import { prepare, type Prepared } from './instance.js'
+import { Pristine } from './pristine.js'
 import type { FromWorker, LoadOptions, LogLine, ToWorker } from './protocol.js'
 import { Sandbox } from './sandbox.js'
 import { adoptCompiled, type CompiledWasm } from './wasm.js'
@@ -20,10 +21,15 @@ export interface WorkerInit { channel: ChannelInit, wasm: CompiledWasm, probes: 
 const LOG_FLUSH_CHARS = 64 * 1024
 /** Calls this far apart leave time for a checkpoint (sandbox.ts). */
 const IDLE_MS = 20
+/** A batch's records are sent at least this often, so a long call does not hold back the ones before it. */
+const RECORDS_EVERY_MS = 10
 
 class EngineThread implements FileBridge {
   private readonly endpoint: WorkerEndpoint
   private prepared: Prepared | null = null
+  /** The current instance as prepare() made it, and whether the last engine left it to be put back so. */
+  private pristine: Pristine | null = null
+  private resettable = false
   private sandbox: Sandbox | null = null
   private logs: LogLine[] = []
   private logChars = 0
@@ -43,7 +49,7 @@ class EngineThread implements FileBridge {
       const request = JSON.parse(message.json) as ToWorker
       switch (request.t) {
         case 'load': await this.load(request.source, request.options, message.bytes); break
-        case 'call': await this.call(request); break
+        case 'calls': await this.calls(request.calls); break
         case 'checkpoint': this.exportCheckpoint(); break
         case 'stats': this.send({ t: 'stats', stats: this.sandbox!.stats }); break
         case 'close': this.close(); break
@@ -53,10 +59,18 @@ class EngineThread implements FileBridge {
     }
   }
 
-  /** Prepares a fresh instance and tells the caller it can load a script. */
+  /**
+   * Readies an instance and tells the caller it can load a script: one never used, the last one put
+   * back as it was prepared, or a new one.
+   */
   private async ready (): Promise<void> {
-    if (this.prepared !== null) disposePrepared(this.prepared)
-    this.prepared = await prepare()
+    if (this.prepared === null && this.pristine !== null && this.resettable) {
+      this.prepared = this.pristine.reset()
+    } else if (this.prepared === null) {
+      this.prepared = await prepare()
+      this.pristine = Pristine.capture(this.prepared)
+    }
+    this.resettable = false
     this.send({ t: 'ready', probes: wasmProbes()! })
   }
 
@@ -81,12 +95,39 @@ class EngineThread implements FileBridge {
     await this.sandbox.settle()
   }
 
-  /** Runs a call and answers with its record; then, before the next message, undoes it if it hit a limit. */
-  private async call (request: ToWorker & { t: 'call' }): Promise<void> {
+  /**
+   * Runs a batch of calls in order, each followed by its settling (a rollback if it hit a limit, or
+   * a checkpoint); the last one settles after the records are sent, so its caller does not wait for it.
+   */
+  private async calls (calls: CallInput[]): Promise<void> {
     const sandbox = this.sandbox!
-    if (sandbox.broken !== null) return this.fail(sandbox.broken)
-    this.reply(sandbox.call(request, this))
+    let records: string[] = []
+    let since = performance.now()
+    for (let i = 0; i < calls.length; i++) {
+      if (sandbox.broken !== null) return this.sendRecords(records, true, sandbox.broken)
+      const outcome = sandbox.call(calls[i], this)
+      records.push(recordJson(outcome))
+      if (i === calls.length - 1 || outcome.storageFault === true) break
+      await sandbox.settle()
+      if (performance.now() - since >= RECORDS_EVERY_MS) {
+        this.sendRecords(records, false, null)
+        const ack = this.receive()
+        if (ack.request.t !== 'ack') throw new Error(`expected an ack, got ${ack.request.t}`)
+        records = []
+        since = performance.now()
+      }
+    }
+    this.sendRecords(records, true, null)
     await sandbox.settle()
+  }
+
+  private sendRecords (records: string[], done: boolean, stopped: EngineError | null): void {
+    const head: FromWorker = { t: 'records', records: [], done }
+    if (stopped !== null) head.stopped = { code: stopped.code, message: stopped.message }
+    if (this.logs.length > 0) head.logs = this.takeLogs()
+    // (A function, not a string: a '$' in a result must not be read as a replacement pattern.)
+    const json = JSON.stringify(head).replace('"records":[]', () => `"records":[${records.join(',')}]`)
+    this.endpoint.send({ json })
   }
 
   private exportCheckpoint (): void {
@@ -101,25 +142,24 @@ class EngineThread implements FileBridge {
     this.send({ t: 'failed', code, message: (err as Error).message })
   }
 
-  /** Frees the script's instance; a leaked handle makes QuickJS abort here, and the caller hears of it. */
+  /**
+   * Ends the engine: its instance is left to be put back as it was prepared, or freed (a leaked
+   * handle makes QuickJS abort then, and the caller hears of it).
+   */
   private close (): void {
     const sandbox = this.sandbox
     this.sandbox = null
+    if (sandbox !== null && this.pristine?.canReset(sandbox.instance) === true) {
+      sandbox.abandon()
+      this.resettable = true
+      return this.send({ t: 'closed' })
+    }
     try {
       sandbox?.dispose()
       this.send({ t: 'closed' })
     } catch (err) {
       this.send({ t: 'failed', code: 'DISPOSE_FAILED', message: `QuickJS failed to free the script's instance: ${(err as Error).message}` })
     }
-  }
-
-  /** The record message, with the result's JSON text spliced in as the guest produced it. */
-  private reply (outcome: Outcome): void {
-    const { resultJson, ...rest } = outcome
-    const record: FromWorker = { t: 'record', ...rest }
-    if (this.logs.length > 0) record.logs = this.takeLogs()
-    const json = JSON.stringify(record)
-    this.endpoint.send({ json: resultJson === undefined ? json : `${json.slice(0, -1)},"result":${resultJson}}` })
   }
 
   perform (name: string, args: unknown[], data: Uint8Array | undefined): FileAnswer {
@@ -158,6 +198,13 @@ class EngineThread implements FileBridge {
     const message: Message = this.endpoint.receive()!
     return { request: JSON.parse(message.json) as ToWorker, bytes: message.bytes }
   }
+}
+
+/** A record's JSON, with the result's JSON text spliced in as the guest produced it. */
+function recordJson (outcome: Outcome): string {
+  const { resultJson, ...rest } = outcome
+  const json = JSON.stringify(rest)
+  return resultJson === undefined ? json : `${json.slice(0, -1)},"result":${resultJson}}`
 }
 
 const init = workerData as WorkerInit

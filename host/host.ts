@@ -54,7 +54,11 @@ export interface HostOptions {
   syncWrites?: boolean
   /** Read the whole store in the background after start-up, to find damage start-up does not read (default true). */
   audit?: boolean
+  /** Told of each call once its entry is durable: its index in the log, and its time from arrival (queue included). */
+  onCall?: (call: LoggedCall) => void
 }
+
+export interface LoggedCall { index: number, entry: CallEntry, ms: number }
 
 export interface CallContext {
   caller?: string | null
@@ -111,6 +115,8 @@ export class Host {
   private stateRoot = ''
   private chain: Promise<unknown> = Promise.resolve()
   private queued = 0
+  /** The log index the next executed call's entry gets: entries are appended in execution order. */
+  private nextIndex = 0
   private opening: Promise<void> | null = null
   private closing: Promise<void> | null = null
   private readonly options: HostOptions
@@ -156,17 +162,20 @@ export class Host {
     if (argsBytes > MAX_ARGS_BYTES) throw HostError.ARGS_TOO_LARGE(method, argsBytes, MAX_ARGS_BYTES)
     const limit = this.options.queueLimit ?? DEFAULT_QUEUE_LIMIT
     if (this.queued > limit) throw HostError.QUEUE_FULL(limit) // queued counts the running call too
+    const arrived = Date.now()
     this.queued++
     const executed = this.chain.then(() => this.execute(method, args, context))
     this.chain = executed.catch(() => {})
     let durable: Promise<void>
     let entry: CallEntry
+    let index: number
     try {
-      ({ entry, durable } = await executed)
+      ({ entry, durable, index } = await executed)
     } finally {
       this.queued--
     }
     await durable
+    this.options.onCall?.({ index, entry, ms: Date.now() - arrived })
     return entry
   }
 
@@ -188,7 +197,7 @@ export class Host {
     }
   }
 
-  private async execute (method: string, args: unknown[], context: CallContext): Promise<{ entry: CallEntry, durable: Promise<void> }> {
+  private async execute (method: string, args: unknown[], context: CallContext): Promise<{ entry: CallEntry, durable: Promise<void>, index: number }> {
     context.beforeRun?.()
     const txn = new FilesTransaction(this.pending)
     this.callFiles.current = txn
@@ -207,13 +216,13 @@ export class Host {
       entry = tooLarge(entry, block.byteLength, before)
       block = encodeEntry(entry, LATER_BLOCK)
       context.afterRun?.(block.byteLength)
-      return { entry, durable: this.committer.submit(entry, block, [], []) }
+      return { entry, durable: this.committer.submit(entry, block, [], []), index: this.nextIndex++ }
     }
     context.afterRun?.(block.byteLength)
     this.filesVersion = after.filesVersion
     this.stateRoot = after.stateRoot
     this.pending.push(changes)
-    return { entry, durable: this.committer.submit(entry, block, changes, hashes) }
+    return { entry, durable: this.committer.submit(entry, block, changes, hashes), index: this.nextIndex++ }
   }
 
   /** open(), closing whatever it opened when it fails. */
@@ -284,6 +293,7 @@ export class Host {
     this.committer.seedCounters(counters)
     await this.committer.open()
     await this.committer.appendLifecycle(lifecycle)
+    this.nextIndex = this.log.length
   }
 
   private async recoverFromLog (): Promise<LogTail> {

@@ -3,7 +3,7 @@
 // The rooms beside it build on these names: host/rpc (the network), host/verify (replay and verdict),
 // host/swarm (the Dat network and mirrors).
 export { Host, LOG_CORE_NAME, DEFAULT_QUEUE_LIMIT } from './host.js'
-export type { HostOptions, CallContext, CallOutcome, OpenReport } from './host.js'
+export type { HostOptions, CallContext, CallOutcome, LoggedCall, OpenReport } from './host.js'
 export { HostError } from './errors.js'
 export { CallLog, sha256Hex, logChanges, sameContent, toCallRecord } from './call-log.js'
 export type { LogEntry, InitEntry, RestartEntry, UpgradeEntry, CallEntry, CallAuth, LogChange, ContentRef, EngineInfo, Limits, Mode } from './call-log.js'

@@ -23,23 +23,53 @@ function findTests (dir: string): string[] {
 
 interface FileResult { file: string, passed: number, failed: number, skipped: number, output: string, code: number | null, ms: number }
 
+function killGroup (pid: number | undefined): void {
+  if (pid === undefined) return
+  try {
+    process.kill(-pid, 'SIGKILL')
+  } catch {}
+}
+
+function groupAlive (pid: number): boolean {
+  try {
+    process.kill(-pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** True when processes of the group still run `graceMs` after its leader exited; they are then killed. */
+async function outlives (pid: number | undefined, graceMs: number): Promise<boolean> {
+  if (pid === undefined) return false
+  for (const deadline = Date.now() + graceMs; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 100))) {
+    if (!groupAlive(pid)) return false
+  }
+  killGroup(pid)
+  return true
+}
+
 function runFile (file: string): Promise<FileResult> {
   const started = Date.now()
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [file], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0' } })
+    // Each file runs in its own process group, so a file that times out is killed with every child it started.
+    const child = spawn(process.execPath, [file], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0' }, detached: true })
     let output = ''
     child.stdout.on('data', (d) => { output += d })
     child.stderr.on('data', (d) => { output += d })
-    const timer = setTimeout(() => { output += `\n[run] ${file} timed out after ${FILE_TIMEOUT_MS} ms\n`; child.kill('SIGKILL') }, FILE_TIMEOUT_MS)
-    child.on('close', (code) => {
+    const timer = setTimeout(() => { output += `\n[run] ${file} timed out after ${FILE_TIMEOUT_MS} ms\n`; killGroup(child.pid) }, FILE_TIMEOUT_MS)
+    child.on('close', async (code) => {
       clearTimeout(timer)
+      // A test file must leave no process behind: what is still in its group after a grace period is killed and fails the file.
+      const leftover = await outlives(child.pid, 3000)
+      if (leftover) output += `\n[run] ${file} left processes running after it exited; they were killed\n`
       const num = (label: string) => Number(new RegExp(`${label}:\\s+(\\d+)`).exec(output)?.[1] ?? 0)
       const total = num('Total')
       let passed = num('Passed')
       const skipped = num('Skipped')
       let failed = total - passed // uvu's Total does not count test.skip
       // A crash before uvu could report still counts as a failure of that file.
-      if (code !== 0 && failed === 0) { failed = 1; passed = Math.min(passed, total) }
+      if ((code !== 0 || leftover) && failed === 0) { failed = 1; passed = Math.min(passed, total) }
       resolve({ file, passed, failed, skipped, output, code, ms: Date.now() - started })
     })
   })

@@ -15,6 +15,8 @@ export interface ServiceOptions {
   allowAnonymous?: boolean
   /** Worker threads that check signatures (default: one per core beyond the first, at most 4; 0: this thread). */
   signatureThreads?: number
+  /** Told of each call the host refused before running it (a bad signature, a full queue, shutting down). */
+  onRefused?: (method: string, err: Error) => void
 }
 
 /** Serves an open host: its methods, its handshake, its calls, and read-only replication of its cores. */
@@ -31,8 +33,9 @@ export function hostService (host: Host, opts: ServiceOptions = {}): Service {
         const entry = await admission.admit(method, params, ctx, (admitted) => host.call(method, params, { ...admitted, beforeRun: ctx.beforeRun, afterRun: ctx.afterRun }))
         return entry.error !== undefined ? { error: entry.error } : { result: entry.result ?? null }
       } catch (err) {
-        if (err instanceof EngineError && err.code === 'INVALID_ARGS') throw HostError.INVALID_PARAMS(err.message)
-        throw err
+        const refusal = err instanceof EngineError && err.code === 'INVALID_ARGS' ? HostError.INVALID_PARAMS(err.message) : err
+        if (refusal instanceof HostError) opts.onRefused?.(method, refusal)
+        throw refusal
       }
     },
     replicate: (stream: Duplex) => { replicateCores(host.store, stream, { isInitiator: false }) },

@@ -2,9 +2,8 @@
 // stdout, errors on stderr, and the exit codes of CONTRACT §4 (0 ok, 1 runtime failure, 2 usage or unreachable).
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
-import { FIXTURES, runCli, spawnCli, stopAll, tempDir, type ServingCli } from './helpers.js'
+import { FIXTURES, freePort, runCli, spawnCli, stopAll, tempDir, type ServingCli } from './helpers.js'
 
 let tmp = ''
 let counter: ServingCli | null = null
@@ -22,15 +21,6 @@ test.after(async () => {
   await Promise.all([counter?.stop(), album?.stop()])
   await stopAll()
 })
-
-/** A port nothing listens on: bound, then released. */
-async function freePort (): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const port = (server.address() as { port: number }).port
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
 
 test('call <url> increment prints the JSON result and exits 0', async () => {
   const one = await runCli(['call', `localhost:${counter!.port}`, 'increment'])
@@ -62,9 +52,9 @@ test('a non-JSON argument exits 2 with a message that says how to quote it; noth
   assert.is(again.code, 0, 'dog.png was not taken by the refused call')
 })
 
-test('an unknown method exits 1 and names the methods there are', async () => {
+test('an unknown method is a usage error (exit 2) that names the methods there are', async () => {
   const res = await runCli(['call', `localhost:${counter!.port}`, 'decrement'])
-  assert.is(res.code, 1)
+  assert.is(res.code, 2)
   assert.is(res.stdout, '')
   assert.match(res.stderr, 'decrement')
   assert.match(res.stderr, 'increment', 'the message lists the methods the script has')

@@ -108,7 +108,7 @@ test('explore follows a live host as it grows, and SIGINT closes it cleanly (exi
   await until(() => statusOf(explore.url), (s) => s.verdict === 'ok' && s.verified === 7, 'the verdict after 5 more calls')
   const exit = await explore.stop('SIGINT')
   assert.is(exit.code, 0, explore.stderr())
-  assert.match(explore.stderr(), 'SIGINT: closing the explorer')
+  assert.match(explore.stderr(), 'SIGINT: closing nodevms explore...')
 })
 
 test.run()

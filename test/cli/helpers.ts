@@ -2,6 +2,7 @@
 // stopAll() in an `after` hook so a failing test leaves no host running.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
+import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -165,6 +166,15 @@ export function runNode (args: string[], opts: RunOptions = {}): Promise<CliResu
 /** Runs `nodevms <args>` to completion, as runNode does. */
 export function runCli (args: string[], opts: RunOptions = {}): Promise<CliResult> {
   return runNode([CLI_PATH, ...args], opts)
+}
+
+/** A port nothing listens on: bound, then released. */
+export async function freePort (): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const port = (server.address() as { port: number }).port
+  await new Promise((resolve) => server.close(resolve))
+  return port
 }
 
 /** A temp dir removed by stopAll(). */

@@ -74,6 +74,10 @@ test('a result, or an error, too large for a log entry fails that call alone, wi
     assert.is(await a.increment(), ++ctx.increments, `${method}: the same socket keeps working`)
   }
   assert.is(await b.increment(), ++ctx.increments, 'another socket too')
+  for (const method of ['bigResult', 'bigError', 'writeThenBig']) {
+    assert.match(ctx.host!.stderr(), new RegExp(`^limit: call #\\d+ ${method}\\(\\) by anonymous made a log entry too large to keep \\(EntryTooLargeError\\); it had no effect on the files$`, 'm'),
+      `${method}: the host announces the limit on stderr`)
+  }
   ctx.calls += 1 + 3 * 2 + 1
   await a.close()
   await b.close()

@@ -98,6 +98,20 @@ test('piped stdin: when the host goes away the REPL says so on stderr and exits 
   }
 })
 
+test('`client` shows a short form: its url, the methods and who calls, not the socket or the pending calls', async () => {
+  const piped = await withInput(['repl', url(), '--user', 'bob'], 'client\n')
+  assert.is(piped.code, 0, piped.stderr)
+  const shown = piped.stdout.replace(/^(> )+/gm, '').trim()
+  assert.match(shown, /^RPCClient \{/, shown)
+  assert.match(shown, "methods: [ 'increment', 'fail', 'whoami' ]")
+  assert.match(shown, 'caller: \'debug user "bob"\'')
+  assert.match(shown, `url: 'ws://localhost:${host!.port}'`)
+  for (const internal of ['socket', 'pending', 'platform', 'signer', 'nextId']) assert.not.match(shown, internal, `no ${internal} in ${shown}`)
+  assert.ok(shown.split('\n').length <= 6, `a few lines, not ${shown.split('\n').length}`)
+  const once = await runCli(['repl', url(), '--exec', 'client'], { env: env() })
+  assert.is(once.stdout.trim(), shown.replace('debug user "bob"', 'anonymous'), '--exec client shows the same form')
+})
+
 // Completion and history are terminal features: node's REPL turns them off when stdin is not a TTY. script(1)
 // gives the REPL a pseudo-terminal; without it these tests are skipped.
 const hasScript = spawnSync('script', ['--version'], { stdio: 'ignore' }).status === 0
@@ -115,6 +129,15 @@ function underTerminal (args: string[]) {
     exited,
     text: () => stripAnsi(output),
     type: (keys: string) => child.stdin.write(keys),
+    /** Types .exit and resolves with the exit code, or 'timeout' after 10 s. */
+    async exit (): Promise<number | null | 'timeout'> {
+      child.stdin.write('.exit\r')
+      let timer: NodeJS.Timeout | undefined
+      const timeout = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), 10_000) })
+      const code = await Promise.race([exited, timeout])
+      clearTimeout(timer)
+      return code
+    },
     async waitFor (pattern: RegExp, from = 0, ms = 10_000): Promise<void> {
       const until = Date.now() + ms
       while (!pattern.test(stripAnsi(output).slice(from))) {
@@ -136,16 +159,44 @@ test('on a terminal: TAB completes a remote method name, and the history goes to
     mark = term.text().length
     term.type('()\r')
     await term.waitFor(/^\d+\s*$/m, mark)
-    term.type('.exit\r')
-    let timer: NodeJS.Timeout | undefined
-    const timeout = new Promise((resolve) => { timer = setTimeout(() => resolve('timeout'), 10_000) })
-    assert.is(await Promise.race([term.exited, timeout]), 0, '.exit ends the REPL')
-    clearTimeout(timer)
+    assert.is(await term.exit(), 0, '.exit ends the REPL')
   } finally {
     term.child.kill('SIGKILL')
   }
   const history = await readFile(join(home, '.nodevms_repl_history'), 'utf8')
   assert.ok(history.split('\n').includes('client.increment()'), `the completed line is in the history: ${JSON.stringify(history)}`)
+})
+
+test('on a terminal: client.<TAB><TAB> lists the remote methods first and no internals; cl<TAB> completes to client', async () => {
+  if (!hasScript) { console.log('  (skipped: no script(1) to give the REPL a terminal)'); return }
+  const term = underTerminal(['repl', url()])
+  try {
+    await term.waitFor(/Connected\.[\s\S]*> $/)
+    let mark = term.text().length
+    term.type('client.')
+    await term.waitFor(/client\.$/, mark)
+    term.type('\t')
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    term.type('\t')
+    await term.waitFor(/client\.url/, mark)
+    const listing = term.text().slice(mark)
+    const at = (name: string) => listing.indexOf(`client.${name}`)
+    for (const method of ['increment', 'fail', 'whoami']) {
+      assert.ok(at(method) !== -1 && at(method) < at('call'), `client.${method} is listed before the client's own members:\n${listing}`)
+    }
+    for (const internal of ['socket', 'pending', 'platform', 'emit', 'listenerCount', 'onMessage', '__proto__']) {
+      assert.is(at(internal), -1, `client.${internal} is not offered:\n${listing}`)
+    }
+    term.type('\u0015') // Ctrl-U: clear the line
+    mark = term.text().length
+    term.type('cl\t')
+    await term.waitFor(/client/, mark)
+    term.type('\r')
+    await term.waitFor(/RPCClient \{/, mark)
+    assert.is(await term.exit(), 0, '.exit ends the REPL')
+  } finally {
+    term.child.kill('SIGKILL')
+  }
 })
 
 test.run()

@@ -133,10 +133,12 @@ test('debug auth off: a connection that claims a user is refused and never serve
   const url = urlOf(probe!)
   const before = await logLength(probe!)
   const err = await rejection(connect(url, { user: 'alice' }))
-  assert.is(err.code, 'CONNECTION_FAILED', 'connect rejects')
+  assert.is(err.code, 'CONNECTION_REFUSED', 'connect rejects: the host answered, and refused')
   assert.match(err.message, '401'); assert.match(err.message, '--debug', 'the refusal says how to enable debug users')
+  assert.not.match(err.message, 'running there', 'it does not ask whether the host runs: it answered')
+  assert.not.match(err.message, '..', 'one full stop per sentence')
   const basic = await rejection(connect(url, { headers: { authorization: 'Basic ' + Buffer.from('alice:pw').toString('base64') } }))
-  assert.is(basic.code, 'CONNECTION_FAILED', 'a Basic claim is refused too')
+  assert.is(basic.code, 'CONNECTION_REFUSED', 'a Basic claim is refused too')
   // A raw socket never opens: the refusal happens at the upgrade, before any message could be read.
   const ws = new WebSocket(`ws://127.0.0.1:${probe!.port}/?user=alice`)
   const outcome = await new Promise<string>((resolve) => {

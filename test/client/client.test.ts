@@ -173,7 +173,7 @@ test('debug user names: refused without --debug (with the reason), used as calle
     await connect(`127.0.0.1:${plain.port}`, { user: 'bob' })
     assert.unreachable('a user claim without --debug must be refused')
   } catch (err) {
-    assert.is((err as ClientError).code, 'CONNECTION_FAILED')
+    assert.is((err as ClientError).code, 'CONNECTION_REFUSED', 'the host answered: a refusal, not an unreachable host')
     assert.match((err as Error).message, '401')
     assert.match((err as Error).message, '--debug')
   }

@@ -33,6 +33,13 @@ test('JSON values cross both ways, and undefined becomes null', async () => {
   await engine.close()
 })
 
+test('results and args come back byte for byte, whatever characters they hold', async () => {
+  const engine = await createEngine(SCRIPT)
+  const tricky = ['$&', "$'", '$`', '$1', '$$', '"records":[]', '\u2028\u2029', '\ud800', 'é😀', '\u0000', '</script>']
+  assert.equal((await engine.call('echo', tricky)).result, tricky, 'replacement patterns, separators, lone surrogates and NULs survive the trip')
+  await engine.close()
+})
+
 test('undefined args become null, and missing args stay missing', async () => {
   const engine = await createEngine('exports.count = (...a) => [a.length, a]')
   assert.equal((await engine.call('count', [undefined, 1])).result, [2, [null, 1]], 'an undefined arg arrives as null')

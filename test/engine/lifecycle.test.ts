@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert'
 import { createEngine, EngineError, MemoryFiles } from 'nodevms/engine'
 import { fixture } from './fixture.js'
 
-test('10,000 calls of every kind, then close() cleanly: no handle leaks', async () => {
+test('10,000 calls of every kind leave no handles behind: the heap stops growing, and close() is clean', async () => {
   const engine = await createEngine(`
     let n = 0
     exports.sync = () => ++n
@@ -15,10 +15,15 @@ test('10,000 calls of every kind, then close() cleanly: no handle leaks', async 
     exports.binary = async () => (await System.files.readFile('/f1', 'binary')).length
   `, { files: new MemoryFiles() })
   const methods = ['sync', 'files', 'oracle', 'fails', 'missing', 'bad', 'binary']
+  const heap = async () => (await (engine as unknown as { stats (): Promise<{ heapBytes: number }> }).stats()).heapBytes
+  let after1000 = 0
   for (let i = 0; i < 10_000; i++) {
     const record = await engine.call(methods[i % methods.length], [i])
     assert.ok('result' in record || 'error' in record, `call ${i} produced a record`)
+    if (i === 999) after1000 = await heap()
   }
+  // Every handle left behind would hold guest memory: 9,000 calls of them would show.
+  assert.ok(await heap() <= after1000 + 64 * 1024, `the heap after 10,000 calls (${await heap()} bytes) is what it was after 1,000 (${after1000})`)
   await engine.close()
   await engine.close()
   assert.ok(true, 'close() finished without a QuickJS abort, and a second close() is a no-op')

@@ -72,6 +72,33 @@ test('a script that throws at load is refused with SCRIPT_LOAD_FAILED and the th
   assert.match(err.message, /RangeError: no config/, 'the message carries the script\'s error')
 })
 
+// Columns count from 1 in the script as written: the CommonJS wrapper the engine puts around line 1 must not show.
+const PLACES: Array<[string, string, 'SCRIPT_SYNTAX' | 'SCRIPT_LOAD_FAILED', string]> = [
+  ['a runtime error on line 1', 'exports.a = 1; foo()', 'SCRIPT_LOAD_FAILED', 'line 1, column 16'],
+  ['a syntax error on line 1', 'exports.a = 1; )', 'SCRIPT_SYNTAX', 'line 1, column 16'],
+  ['a runtime error at the very start', 'foo()', 'SCRIPT_LOAD_FAILED', 'line 1, column 1'],
+  ['a runtime error on a later line', 'exports.a = 1\n  foo()', 'SCRIPT_LOAD_FAILED', 'line 2, column 3'],
+  ['a syntax error on a later line', 'exports.a = 1\nexports.b = 2; )', 'SCRIPT_SYNTAX', 'line 2, column 16'],
+  ['an error thrown in a function called from line 1', 'function f () { return null.x }\nf()', 'SCRIPT_LOAD_FAILED', 'line 1, column 28'],
+  ['a guarded builtin called at the top level (thrown inside the prelude)', 'exports.a = 1\nvar t = Date.now()', 'SCRIPT_LOAD_FAILED', 'line 2, column 17'],
+  ['a guarded builtin called on line 1', 'var t = Date.now()', 'SCRIPT_LOAD_FAILED', 'line 1, column 17']
+]
+
+for (const [what, source, code, place] of PLACES) {
+  test(`${what} is reported at its place in the script as written (${place})`, async () => {
+    const err = await loadError(source)
+    assert.is(err.code, code, 'the kind of failure')
+    assert.match(err.message, `(${place})`, `the place in the script: ${err.message}`)
+  })
+}
+
+test('a load error message never ends a sentence twice', async () => {
+  const located = await loadError('throw new Error("stop here.")')
+  assert.match(located.message, 'Error: stop here. (line 1, column 16). The script', located.message)
+  const bare = await loadError('throw { name: "Odd", message: "no place." }')
+  assert.not.match(bare.message, '..', bare.message)
+})
+
 test('an infinite loop at load time does not hang: it runs out of gas', async () => {
   const started = Date.now()
   const err = await loadError('for (;;) {}', { gasLimit: 200 })

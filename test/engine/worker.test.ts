@@ -77,6 +77,32 @@ test('a call in flight keeps the process alive until it completes', async () => 
   assert.match(waiting.out, /slow=\d+/, 'after the call delivered its result')
 })
 
+test('an engine on a closed engine\'s instance, put back as it was prepared, behaves exactly like one on a new instance', async () => {
+  // Where memory runs out depends on every byte of the heap: the count at which filling it fails,
+  // and the gas of the work, must be the same in every engine, whatever ran in its instance before.
+  const script = `
+    const kept = []
+    exports.grow = (n) => { for (let i = 0; i < n; i++) kept.push({ i, s: 'x' + i }); return kept.length }
+    exports.bomb = () => { const a = []; for (;;) a.push([a]) }
+    exports.fill = () => { const a = []; try { for (;;) a.push([a.length]) } catch (e) { return a.length } }
+    exports.work = () => { let s = 0; for (let i = 0; i < 300000; i++) s = (s * 31 + i) % 1000003; return s }
+  `
+  const options = { memoryLimit: 4 * 1024 * 1024, gasLimit: 1e6, timeoutMs: 120_000, log: () => {} }
+  const seen: string[] = []
+  for (let i = 0; i < 8; i++) {
+    const engine = await createEngine(script, options)
+    const fill = await engine.call('fill')
+    const work = await engine.call('work')
+    seen.push(JSON.stringify([fill.result, fill.gas, work.result, work.gas]))
+    // Leave the instance as unlike a new one as possible before it is handed on.
+    await engine.call('grow', [5000 * (i + 1)])
+    await engine.call('bomb')
+    await engine.close()
+  }
+  assert.ok(JSON.parse(seen[0])[0] > 1000, 'the fill ran until memory ran out')
+  assert.equal(seen, seen.map(() => seen[0]), 'eight engines, on new and reused instances, filled the same count with the same gas')
+})
+
 test('many engines at once each get their own worker and instance', async () => {
   const engines = await Promise.all(Array.from({ length: 6 }, () => createEngine(SCRIPT)))
   for (let round = 1; round <= 3; round++) {

@@ -1,0 +1,90 @@
+// What a serving host (exec, dev) says on stderr: one short line per call, which --quiet turns off, and one
+// line per lifecycle event (how it started, a recovery, a call that hit a limit, the shutdown), which stays.
+//   call #12 increment() by anonymous: ok in 3 ms
+//   call #13 add() by key 3f9a1c2e…: TypeError in 2 ms
+//   limit: call #14 bomb() by anonymous ran out of memory (OutOfMemoryError); the script's memory is as it was before the call
+import { CallErrorName } from '../engine/index.js'
+import type { CallEntry, Host, LoggedCall } from '../host/index.js'
+import { dim, red } from './output.js'
+
+export interface HostLinesOptions {
+  /** No line per call (lifecycle lines stay). */
+  quiet?: boolean
+  write?: (line: string) => void
+}
+
+/** Who made a call, as the log records it: a signed key (its first 8 hex), a debug name, or anonymous. */
+export function callerOf (entry: Pick<CallEntry, 'caller' | 'auth'>): string {
+  if (entry.auth !== undefined && 'pubkey' in entry.auth) return `key ${entry.auth.pubkey.slice(0, 8)}…`
+  if (entry.caller !== null) return `debug user ${JSON.stringify(entry.caller)}`
+  return 'anonymous'
+}
+
+// The host's ENTRY_TOO_LARGE, typed from it but not imported at run time (help should not load Hypercore).
+const ENTRY_TOO_LARGE: typeof import('../host/index.js').ENTRY_TOO_LARGE = 'EntryTooLargeError'
+
+const LIMITS: Record<string, string> = {
+  [CallErrorName.OUT_OF_MEMORY]: 'ran out of memory',
+  [CallErrorName.GAS_EXHAUSTED]: 'ran out of gas',
+  [CallErrorName.DEADLINE_EXCEEDED]: 'ran past its deadline',
+  [ENTRY_TOO_LARGE]: 'made a log entry too large to keep'
+}
+
+/** The lines one host prints; hand onCall, onRefused and warn to the Host and its service. */
+export class HostLines {
+  private readonly quiet: boolean
+  private readonly write: (line: string) => void
+  private calls = 0
+  /** The log's length as far as these lines know: after the lifecycle entry, then after each call. */
+  private logLength = 0
+
+  constructor (opts: HostLinesOptions = {}) {
+    this.quiet = opts.quiet === true
+    this.write = opts.write ?? ((line) => { process.stderr.write(line + '\n') })
+  }
+
+  readonly onCall = ({ index, entry, ms }: LoggedCall): void => {
+    this.calls++
+    this.logLength = Math.max(this.logLength, index + 1)
+    const call = `call #${index} ${entry.method}() by ${callerOf(entry)}`
+    const limit = entry.error === undefined ? undefined : LIMITS[entry.error.name]
+    if (limit !== undefined) {
+      // The engine puts the script's memory back after a limit hit; an entry too large leaves the files alone.
+      const after = entry.error!.name === ENTRY_TOO_LARGE ? '; it had no effect on the files' : '; the script\'s memory is as it was before the call'
+      this.write(`${red('limit:')} ${call} ${limit} (${entry.error!.name})${after}`)
+      return
+    }
+    if (this.quiet) return
+    this.write(dim(`${call}: ${entry.error === undefined ? 'ok' : entry.error.name} in ${ms} ms`))
+  }
+
+  readonly onRefused = (method: string, err: Error): void => {
+    if (this.quiet) return
+    this.write(dim(`call ${method}() not run: ${(err as { code?: string }).code ?? err.name}: ${err.message}`))
+  }
+
+  readonly warn = (message: string): void => {
+    this.write(`${red('warning:')} ${message}`)
+  }
+
+  /** How the host started: a new log, a restart, or an upgrade (the entry it just logged is the last). */
+  started (host: Host, filename: string): void {
+    this.logLength = host.log.length
+    const index = this.logLength - 1
+    if (host.report.created) this.write(`Started a new call log: entry #${index} (init) holds ${filename}.`)
+    else if (host.report.upgraded) this.write(`Upgraded: ${filename} differs from the script in the log; entry #${index} (upgrade) holds the new source.`)
+    else this.write(`Restarted on the existing call log: entry #${index} (restart).`)
+  }
+
+  /** dev: the script was saved and runs again on a fresh log. */
+  reloaded (host: Host, filename: string): void {
+    this.logLength = host.log.length
+    this.write(`Reloaded ${filename}: a fresh call log dat://${host.callLogKey}; methods: ${host.methods.join(', ') || '(none)'}.`)
+  }
+
+  /** The last line: what this run served. */
+  closed (): void {
+    const plural = (n: number, word: string, words: string) => `${n} ${n === 1 ? word : words}`
+    this.write(`Closed: ${plural(this.calls, 'call', 'calls')} logged in this run; the call log has ${plural(this.logLength, 'entry', 'entries')}.`)
+  }
+}
