@@ -1,20 +1,28 @@
-// Group commit, and crash recovery at start-up.
+// Group commit: calls are answered once their group is durable in one write, and reach the cores behind it.
 //
-// Calls execute one at a time; each call's entry and its net file changes wait here. A flush writes a
-// whole group through one storage atom (hypercore 11: `core.state.storage.createAtom()`, sessions
-// opened with `{ atom }`): the group's blobs in one append to the blobs core, each call's changes as its
-// own hyperbee batch (so every call's filesVersion stays a readable checkout, see drive-files.ts), and
-// the group's entries in one append to the call log. `atom.flush()` is one RocksDB write, so a call's
-// entry and its file changes become durable together, and only then does its caller hear the result.
+// Calls execute one at a time; each call's entry (encoded once, by the host) and its net file changes wait
+// here. A flush writes a whole group as one record of the answer journal (answer-journal.ts: one writev, one
+// fdatasync) and then answers its callers: an answered call survives SIGKILL and power loss from then on.
 // Calls that execute while a flush runs form the next group.
-// Durable means on stable storage: after the write, the group waits for an fdatasync of RocksDB's write-ahead
-// log (wal-sync.ts) and then for the acknowledged record (acknowledged.ts) to name its new lengths; only then
-// are its callers answered. A write that fails is classified (disk full, damage, other) by the host store.
+// Behind the replies, the core writer writes answered groups (several at once when they queue up) through
+// one storage atom (hypercore 11: `core.state.storage.createAtom()`, sessions opened with `{ atom }`): the
+// blobs in one append to the blobs core, each call's changes as its own hyperbee batch, and the entries in
+// one append to the call log; `atom.flush()` is one RocksDB write, so an entry and its file changes reach
+// the cores together. Each call keeps its own hyperbee batch: a batch's blocks other than its last carry
+// no tree root (hyperbee's toBlocks() drops it), so one batch per group would leave every call's
+// filesVersion but the last without a readable checkout (see drive-files.ts).
+// The cores are synced (a WAL fdatasync, wal-sync.ts, then the acknowledged record, acknowledged.ts) only
+// when the journal starts again from its beginning, at a lifecycle entry, and at close: until then the
+// journal holds whatever the cores might lose. Start-up (complete()) writes every journaled entry the log
+// lacks before the host serves or replicates anything, so the log never runs behind what was answered.
+// While the host runs, the cores trail the replies by one core write; settled() waits until they hold
+// every call answered so far (the block endpoint asks it before it names a length).
+// A write that fails is classified (disk full, damage, other) by the host store; the host then takes no
+// calls until it has reopened the store and completed the log from the journal.
 // The atom and its sessions live as long as the host: after open(), every write to the log and the
 // drive goes through them (an atom's flush overwrites blocks appended beside it). Hyperdrive cannot
 // write through an atom, so the bee entries are written in Hyperdrive's own on-disk layout (below).
-// Each call's batch must land on the filesVersion its entry predicted, checked before the flush; on any
-// failure nothing of the group is written and the host stops taking calls.
+// Each call's batch must land on the filesVersion its entry predicted.
 // The index of the newest init/restart/upgrade entry is kept in the log core's user data, written in
 // the same atom as the entry, so start-up (recovery.ts) reads only the tail of the log.
 import type Hypercore from 'hypercore'
@@ -28,12 +36,15 @@ import { writeCounterSnapshot } from './counter-snapshot.js'
 import { StateRoot } from './state-root.js'
 import type { Acknowledged, AcknowledgedWriter } from './acknowledged.js'
 import type { WalSync } from './wal-sync.js'
+import type { AnswerJournal } from './answer-journal.js'
 
 /** How the committer makes a group durable, and names a failure. */
 export interface Durability {
-  /** fdatasync of RocksDB's write-ahead log after each write; null leaves it to the kernel (bench baseline only). */
+  /** The answer journal: each group is durable once its record is written and fdatasynced. */
+  journal: AnswerJournal
+  /** fdatasync of RocksDB's write-ahead log when the cores are synced; null leaves it to the kernel (bench baseline only). */
   wal: WalSync | null
-  /** The acknowledged record, written after the sync and before any reply. */
+  /** The acknowledged record, written after the cores are synced. */
   acknowledged: AcknowledgedWriter
   /** The HostError that says what a failed write means (DISK_FULL, STORE_DAMAGED, STORE_FAILED). */
   problem (err: unknown): Error
@@ -42,22 +53,32 @@ export interface Durability {
 /** What is durable: what the host may report (handshake) and what replies were sent for. */
 export interface DurableState { logLength: number, filesVersion: number }
 
-/** One executed call waiting for its group: its entry, net changes, and their content hashes. */
-interface Waiting {
+/** One executed call on its way to the cores: its entry, the entry encoded once, net changes, and their content hashes. */
+export interface Answered {
   entry: CallEntry
   /** The entry encoded once, by the host (call-entry.ts keeps it within a block). */
   block: Buffer
   changes: readonly Change[]
   hashes: ReadonlyArray<Uint8Array | null>
+}
+
+/** A call waiting for its group's journal record. */
+interface Waiting extends Answered {
   resolve: () => void
   reject: (err: Error) => void
 }
 
-// Encoded entries one flush writes at most (one entry may take 15 MiB): later calls wait for the next group,
-// so one RocksDB write stays bounded however many big calls queue up.
+// Bytes (entries and file content) one journal record or one core write holds at most (one entry may take
+// 15 MiB): later calls wait for the next one, so a write stays bounded however many big calls queue up.
 const GROUP_BYTES = 64 * 1024 * 1024
+// Once the journal holds this much, the next group waits for the cores to catch up and be synced, and the
+// journal starts again from its beginning: the journal stays bounded, and so does start-up's work.
+const JOURNAL_RESTART_BYTES = 32 * 1024 * 1024
 // Flush sizes kept for diagnostics: the most recent ones only, so a long-running host stays bounded.
 const GROUP_HISTORY = 4096
+// Test hook (test/host/journal-completion.test.ts): answered groups never reach the cores, so a test can
+// kill the host between "answered" and "in the Hypercore".
+const HOLD_CORE_WRITES = process.env.NODEVMS_TEST_HOLD_CORE_WRITES === '1'
 // The user-data key (on the log core) holding the index of the newest lifecycle entry, uint32 LE.
 export const LIFECYCLE_KEY = 'nodevms/lifecycle-index'
 // Hyperdrive's on-disk layout, which a Hyperdrive reads back: file entries live in its hyperbee under
@@ -77,13 +98,17 @@ interface Writers { atom: Atom, log: CallLog, logCore: Hypercore, blobs: Hyperco
 export class GroupCommitter {
   private waiting: Waiting[] = []
   private flushing: Promise<void> | null = null
+  /** Answered calls the cores do not hold yet, oldest first. */
+  private behind: Answered[] = []
+  private writing: Promise<void> | null = null
+  private settledWaiters: Array<{ length: number, resolve: () => void }> = []
   private failure: Error | null = null
   private writers: Writers | null = null
   /** Calls per flush, for diagnostics and the bench. */
   readonly groupSizes: number[] = []
   /** The last logged counter per signing key: the snapshot kept in user data. */
   private readonly counters = new Map<string, number>()
-  /** The log length and files version as of the last durable write. */
+  /** The log length and files version of everything answered (journaled or in the cores). */
   durable: DurableState
 
   constructor (
@@ -119,6 +144,21 @@ export class GroupCommitter {
   }
 
   /**
+   * Start-up, after open(): writes the calls the journal holds and the log does not (journal-recovery.ts:
+   * answered before the host stopped, not yet in the cores), then syncs the cores.
+   */
+  async complete (missing: readonly Answered[]): Promise<void> {
+    if (missing.length === 0) return
+    for (let from = 0; from < missing.length;) {
+      const take = groupLength(missing, from)
+      await this.writeGroup(missing.slice(from, from + take))
+      from += take
+    }
+    await this.syncCores()
+    this.durable = { logLength: this.log.length, filesVersion: this.drive.version }
+  }
+
+  /**
    * The lengths and tree hashes of the three cores as flushed, for the acknowledged record. Read from the
    * cores' default sessions: an atomic session's treeHash() can wait forever once the core was truncated
    * beside it.
@@ -130,17 +170,22 @@ export class GroupCommitter {
     return { logKey: this.log.key, log, files, blobs }
   }
 
-  /** Waits for the last flush, then closes the atomic sessions (what is staged but unflushed is dropped). */
+  /**
+   * Waits for the last flush and for the cores to hold every answered call, syncs them (so the acknowledged
+   * record covers everything), then closes the atomic sessions (what is staged but unflushed is dropped).
+   */
   async close (): Promise<void> {
     await this.idle()
+    if (this.failure === null && this.writers !== null) await this.syncCores().catch(() => {})
     const w = this.writers
     this.writers = null
     if (w !== null) await Promise.all([w.bee.close(), w.blobs.close(), w.logCore.close()].map((p) => p.catch(() => {})))
     await this.durability.wal?.close().catch(() => {})
     await this.durability.acknowledged.close().catch(() => {})
+    await this.durability.journal.close().catch(() => {})
   }
 
-  /** Resolves once the entry and its file changes are durable (one atom with the rest of its group). */
+  /** Resolves once the entry and its file changes are durable (one journal record with the rest of its group). */
   submit (entry: CallEntry, block: Buffer, changes: readonly Change[], hashes: ReadonlyArray<Uint8Array | null>): Promise<void> {
     if (this.failure !== null) return Promise.reject(this.failure)
     const done = new Promise<void>((resolve, reject) => this.waiting.push({ entry, block, changes, hashes, resolve, reject }))
@@ -166,13 +211,24 @@ export class GroupCommitter {
     await w.log.append([entry])
     await (w.logCore as unknown as UserData).setUserData(LIFECYCLE_KEY, uint32(index))
     await w.atom.flush()
-    await this.makeDurable()
+    await this.syncCores()
+    this.durable = { logLength: this.log.length, filesVersion: this.durable.filesVersion }
   }
 
   get failed (): Error | null { return this.failure }
 
+  /** Resolves once no group is being journaled and the cores hold every answered call (or the committer failed). */
   async idle (): Promise<void> {
-    while (this.flushing !== null) await this.flushing
+    while (this.flushing !== null || ((this.writing !== null || this.behind.length > 0) && this.failure === null && !HOLD_CORE_WRITES)) {
+      this.kickCores()
+      await (this.flushing ?? this.writing)
+    }
+  }
+
+  /** Resolves once the cores hold `length` entries, by default every call answered before now (what a verifier must be shown). */
+  settled (length = this.durable.logLength): Promise<void> {
+    if (this.failure !== null || this.log.length >= length) return Promise.resolve()
+    return new Promise((resolve) => this.settledWaiters.push({ length, resolve }))
   }
 
   private writable (): Writers {
@@ -188,43 +244,94 @@ export class GroupCommitter {
     })
   }
 
+  /** Journals the next group, answers it, and hands it to the core writer. */
   private async flush (): Promise<void> {
-    let take = 1
-    for (let bytes = this.waiting[0].block.byteLength; take < this.waiting.length; take++) {
-      bytes += this.waiting[take].block.byteLength
-      if (bytes > GROUP_BYTES) break
-    }
-    const group = this.waiting.splice(0, take)
+    const group = this.waiting.splice(0, groupLength(this.waiting, 0))
     this.groupSizes.push(group.length)
     if (this.groupSizes.length > GROUP_HISTORY) this.groupSizes.splice(0, this.groupSizes.length - GROUP_HISTORY)
+    const start = this.durable.logLength
     try {
-      await this.writeGroup(group)
-      this.pending.shift(group.map((w) => w.changes))
-      await this.makeDurable()
+      if (this.durability.journal.size >= JOURNAL_RESTART_BYTES) await this.restartJournal()
+      const content = group.flatMap((call) => call.changes.flatMap(([, data]) => data === null ? [] : [data]))
+      await this.durability.journal.append({ start, entries: group.map((call) => call.block), content })
     } catch (err) {
-      // Memory (and the atom) are ahead of storage now: refuse everything until the host reopens the store
-      // and starts again from the log (the host does that itself once a full disk has room again).
-      this.failure = this.durability.problem(err)
-      for (const w of [...group, ...this.waiting.splice(0)]) w.reject(this.failure)
-      this.onFailure?.(this.failure)
+      this.fail(err, group)
       return
     }
-    for (const w of group) w.resolve()
+    this.durable = { logLength: start + group.length, filesVersion: group[group.length - 1].entry.filesVersion }
+    for (const call of group) this.behind.push({ entry: call.entry, block: call.block, changes: call.changes, hashes: call.hashes })
+    this.kickCores()
+    for (const call of group) call.resolve()
+  }
+
+  /** Waits until the cores hold everything journaled, syncs them, and starts the journal from its beginning. */
+  private async restartJournal (): Promise<void> {
+    while (this.writing !== null || this.behind.length > 0) {
+      this.kickCores()
+      await this.writing
+      if (this.failure !== null) throw this.failure
+    }
+    await this.syncCores()
+  }
+
+  private kickCores (): void {
+    if (this.writing !== null || this.behind.length === 0 || this.failure !== null) return
+    this.writing = this.writeCores().finally(() => {
+      this.writing = null
+      this.kickCores()
+    })
+  }
+
+  /** Writes the oldest answered calls to the cores (one atom), then tells settled() callers. */
+  private async writeCores (): Promise<void> {
+    if (HOLD_CORE_WRITES) return await new Promise<void>(() => {})
+    const calls = this.behind.splice(0, groupLength(this.behind, 0))
+    try {
+      await this.writeGroup(calls)
+    } catch (err) {
+      this.fail(err, [])
+      return
+    }
+    this.pending.shift(calls.map((call) => call.changes))
+    const length = this.log.length
+    this.settledWaiters = this.settledWaiters.filter((waiter) => {
+      if (waiter.length > length) return true
+      waiter.resolve()
+      return false
+    })
+  }
+
+  /**
+   * Memory (and the atom) are ahead of storage now: refuse everything until the host reopens the store and
+   * completes the log from the journal (the host does that itself once a full disk has room again).
+   */
+  private fail (err: unknown, group: Waiting[]): void {
+    if (this.failure !== null) {
+      for (const w of group) w.reject(this.failure)
+      return
+    }
+    this.failure = this.durability.problem(err)
+    for (const w of [...group, ...this.waiting.splice(0)]) w.reject(this.failure)
+    for (const waiter of this.settledWaiters.splice(0)) waiter.resolve()
+    this.onFailure?.(this.failure)
   }
 
   /** Called once, with the error, when a write fails and the committer stops. */
   onFailure: ((err: Error) => void) | null = null
 
-  /** The sync, then the acknowledged record: after this, what was written is what the host may acknowledge. */
-  private async makeDurable (): Promise<void> {
+  /**
+   * The sync, then the acknowledged record: after this, the cores hold durably all they were given, and the
+   * journal may start again from its beginning.
+   */
+  private async syncCores (): Promise<void> {
     await this.durability.wal?.sync()
     const state = await this.acknowledgedState()
     await this.durability.acknowledged.write(state)
-    this.durable = { logLength: state.log.length, filesVersion: Math.max(1, state.files.length) }
+    this.durability.journal.restart()
   }
 
-  /** Stages a group's blobs, per-call bee batches and entries in the atom, then writes it at once. */
-  private async writeGroup (group: readonly Waiting[]): Promise<void> {
+  /** Stages the blobs, per-call bee batches and entries of calls in the atom, then writes them at once. */
+  private async writeGroup (group: readonly Answered[]): Promise<void> {
     const w = this.writable()
     if (group.some((call) => call.changes.length > 0)) {
       const ids = await appendBlobs(w.blobs, group)
@@ -258,8 +365,19 @@ export class GroupCommitter {
   }
 }
 
+/** How many calls from `from` go into one write: at least one, then up to GROUP_BYTES of entries and content. */
+function groupLength (calls: readonly Answered[], from: number): number {
+  const size = (call: Answered) => call.changes.reduce((sum, [, data]) => sum + (data?.byteLength ?? 0), call.block.byteLength)
+  let take = 1
+  for (let bytes = size(calls[from]); from + take < calls.length; take++) {
+    bytes += size(calls[from + take])
+    if (bytes > GROUP_BYTES) break
+  }
+  return take
+}
+
 /** One append of every blob of the group; returns each change's blob id (null for a delete). */
-async function appendBlobs (core: Hypercore, group: readonly Waiting[]): Promise<Array<Array<BlobId | null>>> {
+async function appendBlobs (core: Hypercore, group: readonly Answered[]): Promise<Array<Array<BlobId | null>>> {
   let blockOffset = core.length
   let byteOffset = core.byteLength
   const blocks: Uint8Array[] = []

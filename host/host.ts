@@ -6,11 +6,13 @@ import Hyperdrive from 'hyperdrive'
 import { reservedMethodReason } from '../client/wire.js'
 import { createEngine, DEFAULT_LIMITS, ENGINE_NAME, ENGINE_VERSION, EngineError } from '../engine/index.js'
 import type { Engine, Files, LogFn } from '../engine/index.js'
-import { CallLog, encodeEntry, LATER_BLOCK, logChanges, type CallAuth, type CallEntry, type Limits, type Mode } from './call-log.js'
+import { CallLog, encodeOwnEntry, logChanges, type CallAuth, type CallEntry, type Limits, type Mode } from './call-log.js'
 import { callEntry, MAX_ARGS_BYTES, MAX_ENTRY_BYTES, tooLarge, type FilesPoint } from './call-entry.js'
 import { AcknowledgedWriter, checkAcknowledged, ACKNOWLEDGED_FILE } from './acknowledged.js'
+import { AnswerJournal } from './answer-journal.js'
 import { GroupCommitter } from './commit.js'
-import type { LogTail } from './recovery.js'
+import { journaledCalls } from './journal-recovery.js'
+import { readTail, type LogTail } from './recovery.js'
 import { filesMismatch, lifecycleEntry, prepareHostDir, recoverFromLog } from './start-up.js'
 import { DiskFullWatch } from './disk-full.js'
 import { HostStore } from './host-store.js'
@@ -67,6 +69,11 @@ export interface CallContext {
   beforeRun?: () => void
   /** Called right after it ran, with the size of its log entry (an upper bound of its reply's). */
   afterRun?: (entryBytes: number) => void
+  /**
+   * Resolve once the call is durable (in the answer journal), before the call log and files archive hold it
+   * (the RPC server answers so). By default call() resolves once they hold it too.
+   */
+  beforeCores?: boolean
 }
 
 /** What a caller gets back: the logged entry, durable by the time the promise resolves. */
@@ -152,7 +159,10 @@ export class Host {
     return this.closing
   }
 
-  /** Runs a call under the script-wide lock; resolves once its entry and file changes are durable. */
+  /**
+   * Runs a call under the script-wide lock; resolves once its entry and file changes are durable and in the
+   * call log and files archive (with `beforeCores`, once durable: see CallContext).
+   */
   async call (method: string, args: unknown[] = [], context: CallContext = {}): Promise<CallOutcome> {
     if (this.closing !== null) throw HostError.HOST_CLOSING()
     if (!this.opened) throw HostError.HOST_NOT_READY()
@@ -176,7 +186,13 @@ export class Host {
     }
     await durable
     this.options.onCall?.({ index, entry, ms: Date.now() - arrived })
+    if (context.beforeCores !== true) await this.committer.settled(index + 1)
     return entry
+  }
+
+  /** Resolves once the call log and files archive hold every call answered so far (what a verifier is shown). */
+  settled (): Promise<void> {
+    return this.committer?.settled() ?? Promise.resolve()
   }
 
   /** The last logged counter of every signing key (a copy): where the RPC server's authenticator starts. */
@@ -209,12 +225,12 @@ export class Host {
     changes.forEach(([path], i) => this.root.set(path, hashes[i]))
     const after: FilesPoint = { filesVersion: predictVersion(this.filesVersion, changes), stateRoot: this.root.digest() }
     let entry = callEntry(record, context.auth, logChanges(changes, hashes), after)
-    let block = encodeEntry(entry, LATER_BLOCK)
+    let block = encodeOwnEntry(entry)
     if (block.byteLength > MAX_ENTRY_BYTES) {
       // Too big for one log block: the call is logged with EntryTooLargeError instead, and its changes dropped.
       changes.forEach(([path], i) => this.root.set(path, previous[i]))
       entry = tooLarge(entry, block.byteLength, before)
-      block = encodeEntry(entry, LATER_BLOCK)
+      block = encodeOwnEntry(entry)
       context.afterRun?.(block.byteLength)
       return { entry, durable: this.committer.submit(entry, block, [], []), index: this.nextIndex++ }
     }
@@ -261,10 +277,13 @@ export class Host {
     await this.checkAcknowledged()
     const wal = this.options.syncWrites === false ? null : new WalSync(this.hostStore.rocks, this.hostStore.dbDir)
     const acknowledged = await AcknowledgedWriter.open(this.dir)
-    this.committer = new GroupCommitter(this.log, this.drive, this.pending, { wal, acknowledged, problem: (err) => this.hostStore.problem(err) })
+    const journal = await AnswerJournal.open(this.dir, this.log.key)
+    this.committer = new GroupCommitter(this.log, this.drive, this.pending, { journal, wal, acknowledged, problem: (err) => this.hostStore.problem(err) })
     this.committer.onFailure = (err) => this.failed(err)
-    const tail = this.log.length === 0 ? null : await this.recoverFromLog()
-    const counters = await readLastCounters(this.log)
+    let tail = this.log.length === 0 ? null : await this.recoverFromLog()
+    this.committer.seedCounters(await readLastCounters(this.log))
+    await this.committer.open()
+    if (await this.completeFromJournal()) tail = await readTail(this.log, this.drive.version)
     this.filesVersion = this.drive.version
     this.root = await driveFiles.stateRoot()
     this.stateRoot = this.root.digest()
@@ -290,8 +309,6 @@ export class Host {
     })
     this.report.created = lifecycle.type === 'init'
     this.report.upgraded = lifecycle.type === 'upgrade'
-    this.committer.seedCounters(counters)
-    await this.committer.open()
     await this.committer.appendLifecycle(lifecycle)
     this.nextIndex = this.log.length
   }
@@ -301,6 +318,15 @@ export class Host {
     this.report.recovered = recovered
     if (recovered > 0) this.warn(`Recovered ${recovered} logged call(s) whose file changes had not reached the files archive.`)
     return tail
+  }
+
+  /** Writes the calls answered before the host stopped that the cores do not hold yet; true when there were any. */
+  private async completeFromJournal (): Promise<boolean> {
+    const missing = await journaledCalls(this.dir, this.log)
+    if (missing.length === 0) return false
+    await this.committer.complete(missing)
+    this.warn(`Completed the call log with ${missing.length} answered call(s) that had not reached it before the host stopped.`)
+    return true
   }
 
   /** Refuses a store that holds less than the host acknowledged (acknowledged.ts says what that guards against). */

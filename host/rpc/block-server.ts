@@ -30,8 +30,12 @@ function rootAbove (index: number, length: number): number {
 }
 
 export class BlockServer {
-  /** `cores()`: the cores this endpoint serves, looked up by key at each request. */
-  constructor (private readonly cores: () => Hypercore[]) {}
+  /**
+   * `cores()`: the cores this endpoint serves, looked up by key at each request. `settled()`: resolves once
+   * they hold every call answered so far (the host answers before its cores are written), so a verifier that
+   * asks after a caller was answered is shown that call.
+   */
+  constructor (private readonly cores: () => Hypercore[], private readonly settled: () => Promise<void> = async () => {}) {}
 
   /** Answers one socket's requests one at a time, in order; the next is read once the last reply is written. */
   serve (ws: WebSocket): void {
@@ -72,6 +76,7 @@ export class BlockServer {
   private async head (id: number, core: Hypercore, from: unknown): Promise<Buffer> {
     if (from !== undefined && !count(from)) return error(id, '"from" must be a length')
     const proofs = core as unknown as CoreProofs
+    await this.settled()
     const length = core.length // read in the same tick as the proof below, which signs this very length
     const manifest = proofs.getManifest({ raw: true })
     if (manifest === null) return error(id, 'this core has no manifest')

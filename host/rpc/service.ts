@@ -24,13 +24,13 @@ export function hostService (host: Host, opts: ServiceOptions = {}): Service {
   const authenticator = new CallAuthenticator(host.callLogKey, { allowAnonymous: opts.allowAnonymous, counters: host.lastCounters() })
   const signatures = new SignaturePool(host.callLogKey, opts.signatureThreads)
   const admission = new AdmissionQueue(authenticator, signatures)
-  const blocks = new BlockServer(() => [host.log.core, host.drive.db.core, host.drive.blobs?.core].filter((core) => core !== undefined && core !== null))
+  const blocks = new BlockServer(() => [host.log.core, host.drive.db.core, host.drive.blobs?.core].filter((core) => core !== undefined && core !== null), () => host.settled())
   return {
     methods: host.methods,
     handshakeInfo: () => host.handshakeInfo(),
     call: async (method, params, ctx) => {
       try {
-        const entry = await admission.admit(method, params, ctx, (admitted) => host.call(method, params, { ...admitted, beforeRun: ctx.beforeRun, afterRun: ctx.afterRun }))
+        const entry = await admission.admit(method, params, ctx, (admitted) => host.call(method, params, { ...admitted, beforeRun: ctx.beforeRun, afterRun: ctx.afterRun, beforeCores: true }))
         return entry.error !== undefined ? { error: entry.error } : { result: entry.result ?? null }
       } catch (err) {
         const refusal = err instanceof EngineError && err.code === 'INVALID_ARGS' ? HostError.INVALID_PARAMS(err.message) : err
