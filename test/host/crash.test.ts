@@ -112,8 +112,9 @@ test(`${ROUNDS} rounds of SIGKILL under ${CLIENTS} concurrent clients lose no ac
       acked.add(n)
     }
     const recovered = /Recovered (\d+)/.exec(host.stderr())?.[1] ?? '0'
+    const completed = /Completed the call log with (\d+)/.exec(host.stderr())?.[1] ?? '0'
     assert.not.match(host.stderr(), /outside the log/, `round ${round}: no change outside the log at start-up: ${host.stderr()}`)
-    report.push(`round ${round}: killed after ${delay} ms, ${results.length} acknowledged, ${recovered} recovered at start`)
+    report.push(`round ${round}: killed after ${delay} ms, ${results.length} acknowledged, ${recovered} recovered and ${completed} completed from the journal at start`)
   }
 
   // One last start recovers whatever the last kill left, then a clean stop.

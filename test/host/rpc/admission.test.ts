@@ -64,6 +64,7 @@ function send (ctx: Ctx, label: string, auth?: { identity: { publicKey: Buffer, 
 
 async function logged (host: Host): Promise<Array<{ label: unknown, caller: string | null }>> {
   const out: Array<{ label: unknown, caller: string | null }> = []
+  await host.settled() // the service answers once calls are durable; the log holds them right after
   for await (const entry of host.log.read(1)) if (entry.type === 'call') out.push({ label: entry.args[0], caller: entry.caller })
   return out
 }
