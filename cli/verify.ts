@@ -80,6 +80,7 @@ export async function runVerify (target: string | undefined, opts: VerifyCliOpti
     })
     progress.clear()
     if (report.ok) await source.remember(report.entries)
+    report.warnings.unshift(...(source.warnings ?? []))
     for (const w of report.warnings) warn(w)
     process.stdout.write(json ? JSON.stringify(report) + '\n' : formatReport(report))
     return report.ok ? 0 : 1

@@ -96,10 +96,13 @@ export function readJournal (dir: string, key: string): ReturnType<typeof decode
 export class AnswerJournal {
   private offset = 0
 
-  private constructor (private fd: number, readonly dir: string, private readonly key: string) {}
+  private constructor (private fd: number, readonly dir: string, private readonly key: string, private readonly sync: boolean) {}
 
-  /** Opens (creating and syncing when missing) the journal in dir; writing starts at offset 0. */
-  static async open (dir: string, key: string): Promise<AnswerJournal> {
+  /**
+   * Opens (creating and syncing when missing) the journal in dir; writing starts at offset 0. `sync: false`
+   * leaves each record to the kernel (no fdatasync: survives SIGKILL, not a power cut; for `nodevms dev` and the bench).
+   */
+  static async open (dir: string, key: string, opts: { sync?: boolean } = {}): Promise<AnswerJournal> {
     const path = join(dir, JOURNAL_FILE)
     let fd: number
     try {
@@ -110,7 +113,7 @@ export class AnswerJournal {
       await durableFs.fsync(fd)
       await syncDirectory(dir)
     }
-    return new AnswerJournal(fd, dir, key)
+    return new AnswerJournal(fd, dir, key, opts.sync !== false)
   }
 
   /** Bytes written since the journal last started again. */
@@ -121,7 +124,7 @@ export class AnswerJournal {
     const parts = encodeRecord(this.key, record)
     const bytes = parts.reduce((sum, p) => sum + p.byteLength, 0)
     await writev(this.fd, parts, this.offset)
-    await durableFs.fdatasync(this.fd)
+    if (this.sync) await durableFs.fdatasync(this.fd)
     this.offset += bytes
   }
 

@@ -52,7 +52,7 @@ export interface HostOptions {
   onFailure?: (err: Error) => void
   /** Called after the host reopened its store (a full disk had room again): `store` is a new Corestore. */
   onReopen?: () => Promise<void>
-  /** fdatasync each group before its replies (default true). Off only for the bench's unsynced baseline. */
+  /** fdatasync each group before its replies (default true). Off only for `nodevms dev` and the bench's unsynced baseline. */
   syncWrites?: boolean
   /** Read the whole store in the background after start-up, to find damage start-up does not read (default true). */
   audit?: boolean
@@ -277,7 +277,7 @@ export class Host {
     await this.checkAcknowledged()
     const wal = this.options.syncWrites === false ? null : new WalSync(this.hostStore.rocks, this.hostStore.dbDir)
     const acknowledged = await AcknowledgedWriter.open(this.dir)
-    const journal = await AnswerJournal.open(this.dir, this.log.key)
+    const journal = await AnswerJournal.open(this.dir, this.log.key, { sync: this.options.syncWrites !== false })
     this.committer = new GroupCommitter(this.log, this.drive, this.pending, { journal, wal, acknowledged, problem: (err) => this.hostStore.problem(err) })
     this.committer.onFailure = (err) => this.failed(err)
     let tail = this.log.length === 0 ? null : await this.recoverFromLog()

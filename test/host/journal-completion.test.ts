@@ -73,6 +73,11 @@ test('SIGKILL after the answers and before the cores are written: start-up compl
   assert.equal(before.files, [], 'nor does the files archive')
   const journaled = readJournal(dir, held.logKey).reduce((n, record) => n + record.entries.length, 0)
   assert.is(journaled, answered.length, 'the journal holds every answered call')
+  const stopped = await runCli(['verify', '--dir', dir, '--json'], { timeoutMs: 60_000 })
+  assert.is(stopped.code, 0, stopped.stdout + stopped.stderr)
+  const partial = JSON.parse(stopped.stdout) as { ok: boolean, entries: number, warnings: string[] }
+  assert.is(partial.entries, 1, 'verify --dir checks the log as it is')
+  assert.ok(partial.warnings.some((w) => w.includes(`holds ${answered.length} answered call(s) after the call log's last entry`)), `and says the journal holds the rest: ${partial.warnings.join(' | ')}`)
 
   const host = await spawnCli(['exec', script, '--port', '0', '--dir', dir], { cwd })
   assert.match(host.stderr(), new RegExp(`Completed the call log with ${answered.length} answered call`), 'start-up says what it completed')
