@@ -4,13 +4,8 @@
 // here. A flush writes a whole group as one record of the answer journal (answer-journal.ts: one writev, one
 // fdatasync) and then answers its callers: an answered call survives SIGKILL and power loss from then on.
 // Calls that execute while a flush runs form the next group.
-// Behind the replies, the core writer writes answered groups (several at once when they queue up) through
-// one storage atom (hypercore 11: `core.state.storage.createAtom()`, sessions opened with `{ atom }`): the
-// blobs in one append to the blobs core, each call's changes as its own hyperbee batch, and the entries in
-// one append to the call log; `atom.flush()` is one RocksDB write, so an entry and its file changes reach
-// the cores together. Each call keeps its own hyperbee batch: a batch's blocks other than its last carry
-// no tree root (hyperbee's toBlocks() drops it), so one batch per group would leave every call's
-// filesVersion but the last without a readable checkout (see drive-files.ts).
+// Behind the replies, the core writer writes answered calls to the cores (several groups at once: it waits
+// up to CORE_DELAY_MS for more), each time in one RocksDB write through one storage atom (atom-writer.ts).
 // The cores are synced (a WAL fdatasync, wal-sync.ts, then the acknowledged record, acknowledged.ts) only
 // when the journal starts again from its beginning, at a lifecycle entry, and at close: until then the
 // journal holds whatever the cores might lose. Start-up (complete()) writes every journaled entry the log
@@ -19,21 +14,14 @@
 // every call answered so far (the block endpoint asks it before it names a length).
 // A write that fails is classified (disk full, damage, other) by the host store; the host then takes no
 // calls until it has reopened the store and completed the log from the journal.
-// The atom and its sessions live as long as the host: after open(), every write to the log and the
-// drive goes through them (an atom's flush overwrites blocks appended beside it). Hyperdrive cannot
-// write through an atom, so the bee entries are written in Hyperdrive's own on-disk layout (below).
-// Each call's batch must land on the filesVersion its entry predicted.
 // The index of the newest init/restart/upgrade entry is kept in the log core's user data, written in
 // the same atom as the entry, so start-up (recovery.ts) reads only the tail of the log.
 import type Hypercore from 'hypercore'
 import type Hyperdrive from 'hyperdrive'
-import { normalizePath } from '../engine/index.js'
-import { CallLog, type CallEntry, type LogEntry } from './call-log.js'
-import { predictVersion, type Change } from './drive-files.js'
-import { HostError } from './errors.js'
+import type { CallEntry, CallLog, LogEntry } from './call-log.js'
+import type { Change } from './drive-files.js'
 import type { PendingFiles } from './pending-files.js'
-import { writeCounterSnapshot } from './counter-snapshot.js'
-import { StateRoot } from './state-root.js'
+import { AtomWriter } from './atom-writer.js'
 import type { Acknowledged, AcknowledgedWriter } from './acknowledged.js'
 import type { WalSync } from './wal-sync.js'
 import type { AnswerJournal } from './answer-journal.js'
@@ -87,19 +75,9 @@ const GROUP_HISTORY = 4096
 const HOLD_CORE_WRITES = process.env.NODEVMS_TEST_HOLD_CORE_WRITES === '1'
 // The user-data key (on the log core) holding the index of the newest lifecycle entry, uint32 LE.
 export const LIFECYCLE_KEY = 'nodevms/lifecycle-index'
-// Hyperdrive's on-disk layout, which a Hyperdrive reads back: file entries live in its hyperbee under
-// 'files' 0x00 <path> (sub-encoder), with JSON values, and blobs are cut in 64 KiB blocks (hyperblobs).
-const FILES_PREFIX = Buffer.from('files\u0000', 'utf8')
-export const BLOB_BLOCK = 65536
+export { BLOB_BLOCK } from './atom-writer.js'
 
-interface Bee { version: number, ready (): Promise<void>, close (): Promise<void>, batch (): BeeBatch }
-interface BeeBatch { put (key: Buffer, value: unknown): Promise<void>, del (key: Buffer): Promise<void>, flush (): Promise<void> }
-type BeeClass = new (core: Hypercore, opts: Record<string, unknown>) => Bee
-interface Atom { flush (): Promise<void> }
 interface UserData { setUserData (key: string, value: Buffer): Promise<void>, getUserData (key: string): Promise<Buffer | null> }
-interface BlobId { blockOffset: number, blockLength: number, byteOffset: number, byteLength: number }
-
-interface Writers { atom: Atom, log: CallLog, logCore: Hypercore, blobs: Hypercore, beeCore: Hypercore, bee: Bee, blobsCore: Hypercore }
 
 export class GroupCommitter {
   private waiting: Waiting[] = []
@@ -111,7 +89,7 @@ export class GroupCommitter {
   private coreTimer: NodeJS.Timeout | null = null
   private settledWaiters: Array<{ length: number, resolve: () => void }> = []
   private failure: Error | null = null
-  private writers: Writers | null = null
+  private writers: AtomWriter | null = null
   /** Calls per flush, for diagnostics and the bench. */
   readonly groupSizes: number[] = []
   /** The last logged counter per signing key: the snapshot kept in user data. */
@@ -134,21 +112,7 @@ export class GroupCommitter {
    * flush overwrites what was appended beside it.
    */
   async open (): Promise<void> {
-    const atom = (this.drive.core as unknown as { state: { storage: { createAtom (): Atom } } }).state.storage.createAtom()
-    const blobs = (await this.drive.getBlobs()) as { core: Hypercore }
-    const logCore = this.log.core.session({ atom })
-    const beeCore = this.drive.core.session({ atom })
-    const Bee = this.drive.db.constructor as BeeClass
-    this.writers = {
-      atom,
-      log: new CallLog(logCore),
-      logCore,
-      blobs: blobs.core.session({ atom }),
-      blobsCore: blobs.core,
-      beeCore,
-      bee: new Bee(beeCore, { keyEncoding: 'binary', valueEncoding: 'json', metadata: this.drive.db.metadata, extension: false })
-    }
-    await Promise.all([logCore.ready(), this.writers.blobs.ready(), this.writers.bee.ready()])
+    this.writers = await AtomWriter.open(this.log, this.drive)
   }
 
   /**
@@ -189,7 +153,7 @@ export class GroupCommitter {
     if (this.failure === null && this.writers !== null) await this.syncCores().catch(() => {})
     const w = this.writers
     this.writers = null
-    if (w !== null) await Promise.all([w.bee.close(), w.blobs.close(), w.logCore.close()].map((p) => p.catch(() => {})))
+    await w?.close()
     await this.durability.wal?.close().catch(() => {})
     await this.durability.acknowledged.close().catch(() => {})
     await this.durability.journal.close().catch(() => {})
@@ -243,7 +207,7 @@ export class GroupCommitter {
     return settled
   }
 
-  private writable (): Writers {
+  private writable (): AtomWriter {
     if (this.writers === null) throw new Error('GroupCommitter is not open')
     return this.writers
   }
@@ -353,38 +317,15 @@ export class GroupCommitter {
     this.durability.journal.restart()
   }
 
-  /** Stages the blobs, per-call bee batches and entries of calls in the atom, then writes them at once. */
+  /** Writes calls to the cores in one atom, with the counter snapshot when any of them was signed. */
   private async writeGroup (group: readonly Answered[]): Promise<void> {
-    const w = this.writable()
-    if (group.some((call) => call.changes.length > 0)) {
-      const ids = await appendBlobs(w.blobs, group)
-      let version = Math.max(1, w.beeCore.length)
-      for (let c = 0; c < group.length; c++) {
-        const { entry, changes, hashes } = group[c]
-        if (changes.length === 0) continue
-        const batch = w.bee.batch()
-        for (let i = 0; i < changes.length; i++) {
-          const [path, data] = changes[i]
-          const key = fileKey(path)
-          if (data === null) await batch.del(key)
-          else await batch.put(key, { executable: false, linkname: null, blob: ids[c][i], metadata: { sha256: Buffer.from(hashes[i] ?? StateRoot.hashContent(data)).toString('hex') } })
-        }
-        await batch.flush()
-        version = predictVersion(version, changes)
-        if (w.bee.version !== version || entry.filesVersion !== version) throw HostError.FILES_VERSION_MISMATCH(entry.filesVersion, w.bee.version)
-      }
-    }
-    await w.log.appendEncoded(group.map((call) => call.block))
     let signed = false
     for (const { entry } of group) {
       if (entry.auth === undefined || !('pubkey' in entry.auth)) continue
       this.counters.set(entry.auth.pubkey, entry.auth.counter)
       signed = true
     }
-    if (signed) {
-      await writeCounterSnapshot(w.logCore, { length: w.log.length, counters: Object.fromEntries(this.counters) })
-    }
-    await w.atom.flush()
+    await this.writable().write(group, signed ? this.counters : null)
   }
 }
 
@@ -401,31 +342,6 @@ function groupLength (calls: readonly Answered[], from: number): number {
     if (bytes > GROUP_BYTES) break
   }
   return take
-}
-
-/** One append of every blob of the group; returns each change's blob id (null for a delete). */
-async function appendBlobs (core: Hypercore, group: readonly Answered[]): Promise<Array<Array<BlobId | null>>> {
-  let blockOffset = core.length
-  let byteOffset = core.byteLength
-  const blocks: Uint8Array[] = []
-  const ids = group.map(({ changes }) => changes.map(([, data]) => {
-    if (data === null) return null
-    const id = { blockOffset, blockLength: 0, byteOffset, byteLength: data.byteLength }
-    for (let at = 0; at < data.byteLength; at += BLOB_BLOCK) {
-      blocks.push(data.subarray(at, at + BLOB_BLOCK))
-      id.blockLength++
-    }
-    blockOffset += id.blockLength
-    byteOffset += data.byteLength
-    return id
-  }))
-  if (blocks.length > 0) await core.append(blocks)
-  return ids
-}
-
-function fileKey (path: string): Buffer {
-  if (path === '/' || normalizePath(path) !== path) throw new TypeError(`Not a normalised file path: ${JSON.stringify(path)}`)
-  return Buffer.concat([FILES_PREFIX, Buffer.from(path, 'utf8')])
 }
 
 function uint32 (n: number): Buffer {

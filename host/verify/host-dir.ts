@@ -5,9 +5,7 @@
 import { existsSync, statSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import Hyperdrive from 'hyperdrive'
-import { CallLog, checkAcknowledged, HostError, HostStore, LOG_CORE_NAME, StoreAudit } from '../index.js'
-import { JOURNAL_FILE } from '../answer-journal.js'
-import { journaledCalls } from '../journal-recovery.js'
+import { CallLog, checkAcknowledged, HostError, HostStore, JOURNAL_FILE, journaledCalls, LOG_CORE_NAME, StoreAudit } from '../index.js'
 import type { VerifySource } from './source.js'
 
 /** Opens a stopped host's directory: its corestore, call log and files archive, as the host names them. */
