@@ -38,7 +38,11 @@ export function hostService (host: Host, opts: ServiceOptions = {}): Service {
         throw refusal
       }
     },
-    replicate: (stream: Duplex) => { replicateCores(host.store, stream, { isInitiator: false }) },
+    // Replication starts once the cores hold every call answered so far, so the first length a peer is
+    // told covers what callers were told.
+    replicate: (stream: Duplex) => {
+      host.settled().then(() => { if (!stream.destroyed) replicateCores(host.store, stream, { isInitiator: false }) }).catch((err: Error) => stream.destroy(err))
+    },
     serveBlocks: (ws) => blocks.serve(ws),
     close: () => signatures.close()
   }
