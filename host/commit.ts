@@ -65,7 +65,8 @@ const JOURNAL_RESTART_BYTES = 32 * 1024 * 1024
 // The core writer waits this long after an answer for more answered calls to write with it (fewer RocksDB
 // writes, Merkle tree updates and signatures on the host's thread), unless someone waits for the cores
 // (settled(), a lifecycle entry, close) or this many calls or bytes are behind.
-const CORE_DELAY_MS = 10
+// (NODEVMS_TEST_CORE_DELAY_MS: a test hook, to hold the cores behind the replies for longer.)
+const CORE_DELAY_MS = Number(process.env.NODEVMS_TEST_CORE_DELAY_MS ?? 10)
 const CORE_BATCH_CALLS = 1024
 const CORE_BATCH_BYTES = 4 * 1024 * 1024
 // Flush sizes kept for diagnostics: the most recent ones only, so a long-running host stays bounded.

@@ -102,4 +102,24 @@ test('SIGKILL after the answers and before the cores are written: start-up compl
   assert.is(offline.code, 0, offline.stdout + offline.stderr)
 })
 
+test('a verifier that asks right after an answer is shown that call, while the cores are still behind the replies', async () => {
+  const cwd = await tempDir('nodevms-journal-')
+  const script = join(cwd, 'ledger.js')
+  await writeFile(script, LEDGER)
+  const dir = join(cwd, 'ledger')
+  // The core writer would wait a minute for more calls: only a verifier's request makes it write sooner.
+  const host = await spawnCli(['exec', script, '--port', '0', '--dir', dir], { cwd, env: { ...process.env, NODEVMS_TEST_CORE_DELAY_MS: '60000' } })
+  const client = await connect(`127.0.0.1:${host.port}`)
+  for (let i = 1; i <= 5; i++) assert.is(await client.add(0), i)
+  const bulk = await runCli(['verify', `127.0.0.1:${host.port}`, '--json'], { timeoutMs: 60_000 })
+  assert.is(bulk.code, 0, bulk.stdout + bulk.stderr)
+  assert.is((JSON.parse(bulk.stdout) as { entries: number }).entries, 6, 'the block endpoint shows init and the 5 answered calls')
+  for (let i = 6; i <= 8; i++) assert.is(await client.add(0), i)
+  const replicated = await runCli(['verify', `127.0.0.1:${host.port}`, '--json', '--store', join(cwd, 'mirror')], { timeoutMs: 60_000 })
+  assert.is(replicated.code, 0, replicated.stdout + replicated.stderr)
+  assert.is((JSON.parse(replicated.stdout) as { entries: number }).entries, 9, 'replication shows init and the 8 answered calls')
+  await client.close()
+  assert.equal(await host.stop('SIGTERM'), { code: 0, signal: null })
+})
+
 test.run()
