@@ -32,6 +32,8 @@ export interface Durability {
   journal: AnswerJournal
   /** fdatasync of RocksDB's write-ahead log when the cores are synced; null leaves it to the kernel (bench baseline only). */
   wal: WalSync | null
+  /** Journal bytes after which it starts again from its beginning (default JOURNAL_RESTART_BYTES). */
+  journalRestartBytes?: number
   /** The acknowledged record, written after the cores are synced. */
   acknowledged: AcknowledgedWriter
   /** The HostError that says what a failed write means (DISK_FULL, STORE_DAMAGED, STORE_FAILED). */
@@ -61,7 +63,7 @@ interface Waiting extends Answered {
 const GROUP_BYTES = 64 * 1024 * 1024
 // Once the journal holds this much, the next group waits for the cores to catch up and be synced, and the
 // journal starts again from its beginning: the journal stays bounded, and so does start-up's work.
-const JOURNAL_RESTART_BYTES = 32 * 1024 * 1024
+export const JOURNAL_RESTART_BYTES = 32 * 1024 * 1024
 // The core writer waits this long after an answer for more answered calls to write with it (fewer RocksDB
 // writes, Merkle tree updates and signatures on the host's thread), unless someone waits for the cores
 // (settled(), a lifecycle entry, close) or this many calls or bytes are behind.
@@ -228,7 +230,7 @@ export class GroupCommitter {
     if (this.groupSizes.length > GROUP_HISTORY) this.groupSizes.splice(0, this.groupSizes.length - GROUP_HISTORY)
     const start = this.durable.logLength
     try {
-      if (this.durability.journal.size >= JOURNAL_RESTART_BYTES) await this.restartJournal()
+      if (this.durability.journal.size >= (this.durability.journalRestartBytes ?? JOURNAL_RESTART_BYTES)) await this.restartJournal()
       const content = group.flatMap((call) => call.changes.flatMap(([, data]) => data === null ? [] : [data]))
       await this.durability.journal.append({ start, entries: group.map((call) => call.block), content })
     } catch (err) {

@@ -54,6 +54,8 @@ export interface HostOptions {
   onReopen?: () => Promise<void>
   /** fdatasync each group before its replies (default true). Off only for `nodevms dev` and the bench's unsynced baseline. */
   syncWrites?: boolean
+  /** Answer-journal bytes after which the cores are synced and the journal starts again (default 32 MiB). */
+  journalBytes?: number
   /** Read the whole store in the background after start-up, to find damage start-up does not read (default true). */
   audit?: boolean
   /** Told of each call once its entry is durable: its index in the log, and its time from arrival (queue included). */
@@ -278,7 +280,7 @@ export class Host {
     const wal = this.options.syncWrites === false ? null : new WalSync(this.hostStore.rocks, this.hostStore.dbDir)
     const acknowledged = await AcknowledgedWriter.open(this.dir)
     const journal = await AnswerJournal.open(this.dir, this.log.key, { sync: this.options.syncWrites !== false })
-    this.committer = new GroupCommitter(this.log, this.drive, this.pending, { journal, wal, acknowledged, problem: (err) => this.hostStore.problem(err) })
+    this.committer = new GroupCommitter(this.log, this.drive, this.pending, { journal, journalRestartBytes: this.options.journalBytes, wal, acknowledged, problem: (err) => this.hostStore.problem(err) })
     this.committer.onFailure = (err) => this.failed(err)
     let tail = this.log.length === 0 ? null : await this.recoverFromLog()
     this.committer.seedCounters(await readLastCounters(this.log))
