@@ -17,7 +17,7 @@
 import { crc32 } from 'node:zlib'
 import fs from 'node:fs'
 import { join } from 'node:path'
-import { durableFs, syncDirectory } from './durable-fs.js'
+import { durableFs, openOrCreate } from './durable-fs.js'
 
 export const JOURNAL_FILE = 'JOURNAL'
 const MAGIC = Buffer.from('NVJ1', 'latin1')
@@ -103,16 +103,7 @@ export class AnswerJournal {
    * leaves each record to the kernel (no fdatasync: survives SIGKILL, not a power cut; for `nodevms dev` and the bench).
    */
   static async open (dir: string, key: string, opts: { sync?: boolean } = {}): Promise<AnswerJournal> {
-    const path = join(dir, JOURNAL_FILE)
-    let fd: number
-    try {
-      fd = await durableFs.open(path, 'r+')
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-      fd = await durableFs.open(path, 'wx+')
-      await durableFs.fsync(fd)
-      await syncDirectory(dir)
-    }
+    const fd = await openOrCreate(join(dir, JOURNAL_FILE))
     return new AnswerJournal(fd, dir, key, opts.sync !== false)
   }
 

@@ -14,19 +14,8 @@ import { CallLog, LOG_CORE_NAME, type LogEntry } from '../../host/index.js'
 import { readJournal } from '../../host/answer-journal.js'
 import { connect } from '../../client/node.js'
 import { runCli, spawnCli, stopAll, tempDir } from '../cli/helpers.js'
+import { LEDGER } from '../helpers.js'
 
-// Each call bumps /counter and writes a file of its own: the log and the drive both have to be completed.
-const LEDGER = `
-const fs = System.files
-exports.add = async function (client) {
-  var n = 0
-  try { n = await fs.readFile('/counter', 'json') } catch (e) { if (e.name !== 'NotFoundError') throw e }
-  n++
-  await fs.writeFile('/counter', n)
-  await fs.writeFile('/calls/' + n + '.json', { n: n, client: client })
-  return n
-}
-`
 const CLIENTS = 4
 const CALLS_EACH = 12
 
