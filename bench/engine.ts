@@ -7,6 +7,7 @@
 //   engine.call_files  calls/s of persistent-counter.increment on MemoryFiles (two System.files requests,
 //                      each a round trip to this thread)   ≥ 10,000/s
 //   engine.create      median ms to create an engine for counter.js, back to back   ≤ 5 ms
+//                      (with --before DIR, also against that checkout's createEngine in interleaved rounds)
 //   engine.create_spaced  the same with idle time between creates (informative)
 //   engine.replay      records/s replayed from 100,000 counter.increment records   ≥ 30,000/s
 //   engine.rollback    ms to put the memory back after a call hits its gas limit, 100,000 calls into an
@@ -15,12 +16,15 @@
 //   engine.rollback_latency  what the next call waits for it, seen from the caller (informative)
 //   engine.checkpoint  ms for one checkpoint of that heap, against copying as many bytes in this thread (informative)
 import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { MessageChannel, Worker } from 'node:worker_threads'
 import { CallerEndpoint, channelBuffer } from '../engine/channel.js'
 import { getQuickJS } from 'quickjs-emscripten'
 import { createEngine, replay, MemoryFiles } from 'nodevms/engine'
 import type { CallRecord, Engine } from 'nodevms/engine'
 import { round, type BenchResult } from './report.js'
+import { against, interleave, type BenchOptions } from './rounds.js'
 
 const fixture = (name: string) => readFileSync(new URL(`../../fixtures/${name}`, import.meta.url), 'utf8')
 const COUNTER = fixture('counter.js')
@@ -106,13 +110,15 @@ async function callFiles (ms: number): Promise<BenchResult> {
   return { name: 'engine.call_files', value: round(value, 0), unit: 'calls/s', baseline: 10_000, ratio: round(value / 10_000, 3), target: '≥ 10000 calls/s', met: value >= 10_000 }
 }
 
+type CreateEngine = (source: string) => Promise<{ close (): Promise<void> }>
+
 /** Median ms of createEngine(counter.js), with `gapMs` of idle time before each one. */
-async function createTimes (samples: number, gapMs: number): Promise<number> {
+async function createTimes (samples: number, gapMs: number, create: CreateEngine = createEngine): Promise<number> {
   const times: number[] = []
   for (let i = 0; i < samples; i++) {
     if (gapMs > 0) await new Promise((resolve) => setTimeout(resolve, gapMs))
     const started = performance.now()
-    const engine = await createEngine(COUNTER)
+    const engine = await create(COUNTER)
     times.push(performance.now() - started)
     await engine.close()
   }
@@ -121,14 +127,22 @@ async function createTimes (samples: number, gapMs: number): Promise<number> {
 
 // Back to back, every create pays for a whole WASM instance (and the GC of the ones before it).
 // With idle time in between, the instance prepared in the background after each create is ready.
-async function create (samples: number): Promise<BenchResult[]> {
+async function create (samples: number, before: string | null): Promise<BenchResult[]> {
   await createTimes(3, 0)
   const ms = await createTimes(samples, 0)
   const spaced = await createTimes(samples, 25)
-  return [
+  const results: BenchResult[] = [
     { name: 'engine.create', value: round(ms, 2), unit: 'ms', baseline: 5, ratio: round(ms / 5, 3), target: '≤ 5 ms', met: ms <= 5 },
     { name: 'engine.create_spaced', value: round(spaced, 2), unit: 'ms', baseline: null, ratio: null, target: 'creates 25 ms apart (informative)' }
   ]
+  if (before !== null) {
+    const main = await import(pathToFileURL(join(before, 'dist', 'engine', 'index.js')).href) as { createEngine: CreateEngine }
+    await createTimes(3, 0, main.createEngine)
+    const per = Math.ceil(samples / 3)
+    const times = await interleave(3, [['ours', () => createTimes(per, 0)], ['main', () => createTimes(per, 0, main.createEngine)]])
+    against(results[0], times.ours, 'main', times.main, 2)
+  }
+  return results
 }
 
 async function replayRate (count: number): Promise<BenchResult> {
@@ -201,10 +215,10 @@ async function rollback (calls: number, hits: number): Promise<BenchResult[]> {
   ]
 }
 
-export async function benchEngine (quick: boolean): Promise<BenchResult[]> {
+export async function benchEngine ({ quick, before }: BenchOptions): Promise<BenchResult[]> {
   const ms = quick ? 500 : 3000
   // create runs first: after the call measures, the collector has more to do on every instance dropped.
-  const created = await create(quick ? 21 : 101)
+  const created = await create(quick ? 21 : 101, before)
   return [
     ...await callSync(ms),
     await callFiles(ms),

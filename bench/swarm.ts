@@ -1,6 +1,7 @@
 // Dat network speed, in a loopback-only network namespace on a local testnet (never outside one):
 //   swarm.catch_up   s for a fresh mirror (seed) to replicate and verify a 20,000-entry log over Hyperswarm
-//                    baseline: verify of the same log over the host's own ws, in the same run   target ≤ 2×
+//                    baseline: verify of the same log over the host's own ws by Hypercore replication (the
+//                    mirror's fetch; verify's default bulk fetch is faster), in the same run   target ≤ 2×
 // Outside a namespace, benchSwarm re-runs this file inside a fresh one (root only); otherwise it skips loudly.
 import { fileURLToPath } from 'node:url'
 import type { Testnet } from '@hyperswarm/testnet'
@@ -12,13 +13,13 @@ import { formatJson, formatTable, round, type BenchResult } from './report.js'
 
 const self = fileURLToPath(import.meta.url)
 
-/** Seconds for verify over the host's ws (replicate + replay + compare). */
+/** Seconds for verify over the host's ws by Hypercore replication, as the mirror fetches (replicate + replay + compare). */
 async function verifyOverWs (host: SwarmHost, entries: number): Promise<number> {
   const server = new RpcServer({ service: hostService(host.host), host: '127.0.0.1', port: 0, onError: () => {} })
   await server.open()
   try {
     const started = performance.now()
-    const source = await openRemote(`127.0.0.1:${server.port}`)
+    const source = await openRemote(`127.0.0.1:${server.port}`, { fetch: 'replicate' })
     try {
       const report = await verifyLog(source.log, source.drive)
       if (!report.ok || report.entries !== entries) throw new Error(`baseline verify failed: ${report.divergence?.message ?? `${report.entries} entries`}`)

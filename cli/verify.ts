@@ -58,7 +58,8 @@ const USAGE_CODES = new Set(['USAGE', 'BAD_URL', 'CONNECTION_FAILED', 'CONNECTIO
 /** Errors that are a verdict: the host is not what it claims. */
 const MISMATCH_FIELDS: Record<string, (data: Record<string, unknown>) => Pick<VerifyDivergence, 'field' | 'expected' | 'actual'>> = {
   KEY_MISMATCH: (d) => ({ field: d.what === 'call log' ? 'log.key' : 'files.key', expected: d.given, actual: d.served }),
-  HISTORY_REWRITTEN: (d) => ({ field: 'log.history', expected: `the ${String(d.verifiedLength)} entries verified before`, actual: d.detail })
+  HISTORY_REWRITTEN: (d) => ({ field: 'log.history', expected: `the ${String(d.verifiedLength)} entries verified before`, actual: d.detail }),
+  BLOCKS_REFUSED: (d) => ({ field: String(d.field), expected: d.expected, actual: d.actual })
 }
 
 /** Runs verify and returns the exit code: 0 verified, 1 mismatch or failure, 2 usage or unreachable. */
@@ -71,7 +72,7 @@ export async function runVerify (target: string | undefined, opts: VerifyCliOpti
     checkTarget(target, opts)
     // Loaded here, not at the top: help and usage errors should not wait for Hypercore.
     const { verifyLog } = await import('../host/verify/index.js')
-    if (opts.dir === undefined) process.stderr.write(json ? '' : `${dim(`Replicating the call log and files from ${target}...`)}\n`)
+    if (opts.dir === undefined) process.stderr.write(json ? '' : `${dim(`Fetching the call log and files from ${target}...`)}\n`)
     source = await openVerifySource(target, opts)
     const report = await verifyLog(source.log, source.drive, {
       allowEngineMismatch: opts.allowEngineMismatch === true,
@@ -79,6 +80,7 @@ export async function runVerify (target: string | undefined, opts: VerifyCliOpti
     })
     progress.clear()
     if (report.ok) await source.remember(report.entries)
+    report.warnings.unshift(...(source.warnings ?? []))
     for (const w of report.warnings) warn(w)
     process.stdout.write(json ? JSON.stringify(report) + '\n' : formatReport(report))
     return report.ok ? 0 : 1

@@ -43,7 +43,7 @@ const RETRY_OTHER_FAMILY = new Set(['ECONNREFUSED', 'EADDRNOTAVAIL', 'EAFNOSUPPO
  * The verifier uses it for the host's replication endpoint too.
  * @internal not in the published types, which must not need the `ws` package's (stripInternal)
  */
-export async function openWebSocket (url: string, opts: { headers?: Record<string, string>, timeout?: number } = {}): Promise<WebSocket> {
+export async function openWebSocket (url: string, opts: { headers?: Record<string, string>, timeout?: number, maxPayload?: number } = {}): Promise<WebSocket> {
   const target = new URL(url)
   const display = `${target.protocol}//${target.host}`
   const candidates = target.hostname === 'localhost' ? ['127.0.0.1', '[::1]'] : [target.hostname]
@@ -62,10 +62,11 @@ export async function openWebSocket (url: string, opts: { headers?: Record<strin
   throw ClientError.CONNECTION_FAILED(display, reason, lastError)
 }
 
-function attempt (href: string, opts: { headers?: Record<string, string>, timeout?: number, display?: string }): Promise<WebSocket> {
+function attempt (href: string, opts: { headers?: Record<string, string>, timeout?: number, maxPayload?: number, display?: string }): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(href, {
-      headers: opts.headers, handshakeTimeout: opts.timeout ?? DEFAULT_TIMEOUT_MS, perMessageDeflate: false
+      headers: opts.headers, handshakeTimeout: opts.timeout ?? DEFAULT_TIMEOUT_MS, perMessageDeflate: false,
+      ...(opts.maxPayload !== undefined ? { maxPayload: opts.maxPayload } : {})
     })
     ws.on('error', reject) // settles once; later errors are harmless here
     ws.once('open', () => { ws.off('error', reject); resolve(ws) })

@@ -8,7 +8,7 @@
 // Layout: two 1 KiB slots, written alternately (a torn write can only spoil the slot being written, and the
 // other still holds the previous record). A slot is one line of JSON, one line with its sha256, zero padding.
 import fs from 'node:fs'
-import { durableFs, syncDirectory } from './durable-fs.js'
+import { durableFs, openOrCreate } from './durable-fs.js'
 import { createHash } from 'node:crypto'
 import { join } from 'node:path'
 import type Hyperdrive from 'hyperdrive'
@@ -119,18 +119,8 @@ export class AcknowledgedWriter {
 
   /** Opens (creating and syncing when missing) the record in dir. */
   static async open (dir: string): Promise<AcknowledgedWriter> {
-    const path = join(dir, ACKNOWLEDGED_FILE)
-    let fd: number
-    try {
-      fd = await durableFs.open(path, 'r+')
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-      // Both slots are allocated now, so a later write never needs space or changes the file's size.
-      fd = await durableFs.open(path, 'wx+')
-      await durableFs.write(fd, Buffer.alloc(2 * SLOT), 0)
-      await durableFs.fsync(fd)
-      await syncDirectory(dir)
-    }
+    // Both slots are allocated at creation, so a later write never needs space or changes the file's size.
+    const fd = await openOrCreate(join(dir, ACKNOWLEDGED_FILE), Buffer.alloc(2 * SLOT))
     const data = await durableFs.read(fd, 2 * SLOT, 0)
     const seqs = [decodeSlot(data.subarray(0, SLOT)), decodeSlot(data.subarray(SLOT, 2 * SLOT))].map((s) => (s !== null && s !== 'bad' ? s.seq : 0))
     return new AcknowledgedWriter(fd, dir, Math.max(...seqs))

@@ -1,40 +1,41 @@
-// Group commit, and crash recovery at start-up.
+// Group commit: calls are answered once their group is durable in one write, and reach the cores behind it.
 //
-// Calls execute one at a time; each call's entry and its net file changes wait here. A flush writes a
-// whole group through one storage atom (hypercore 11: `core.state.storage.createAtom()`, sessions
-// opened with `{ atom }`): the group's blobs in one append to the blobs core, each call's changes as its
-// own hyperbee batch (so every call's filesVersion stays a readable checkout, see drive-files.ts), and
-// the group's entries in one append to the call log. `atom.flush()` is one RocksDB write, so a call's
-// entry and its file changes become durable together, and only then does its caller hear the result.
+// Calls execute one at a time; each call's entry (encoded once, by the host) and its net file changes wait
+// here. A flush writes a whole group as one record of the answer journal (answer-journal.ts: one writev, one
+// fdatasync) and then answers its callers: an answered call survives SIGKILL and power loss from then on.
 // Calls that execute while a flush runs form the next group.
-// Durable means on stable storage: after the write, the group waits for an fdatasync of RocksDB's write-ahead
-// log (wal-sync.ts) and then for the acknowledged record (acknowledged.ts) to name its new lengths; only then
-// are its callers answered. A write that fails is classified (disk full, damage, other) by the host store.
-// The atom and its sessions live as long as the host: after open(), every write to the log and the
-// drive goes through them (an atom's flush overwrites blocks appended beside it). Hyperdrive cannot
-// write through an atom, so the bee entries are written in Hyperdrive's own on-disk layout (below).
-// Each call's batch must land on the filesVersion its entry predicted, checked before the flush; on any
-// failure nothing of the group is written and the host stops taking calls.
+// Behind the replies, the core writer writes answered calls to the cores (several groups at once: it waits
+// up to CORE_DELAY_MS for more), each time in one RocksDB write through one storage atom (atom-writer.ts).
+// The cores are synced (a WAL fdatasync, wal-sync.ts, then the acknowledged record, acknowledged.ts) only
+// when the journal starts again from its beginning, at a lifecycle entry, and at close: until then the
+// journal holds whatever the cores might lose. Start-up (complete()) writes every journaled entry the log
+// lacks before the host serves or replicates anything, so the log never runs behind what was answered.
+// While the host runs, the cores trail the replies by one core write; settled() waits until they hold
+// every call answered so far (the block endpoint asks it before it names a length).
+// A write that fails is classified (disk full, damage, other) by the host store; the host then takes no
+// calls until it has reopened the store and completed the log from the journal.
 // The index of the newest init/restart/upgrade entry is kept in the log core's user data, written in
 // the same atom as the entry, so start-up (recovery.ts) reads only the tail of the log; so is where the
 // script's memory and source start (memory-segment.ts).
 import type Hypercore from 'hypercore'
 import type Hyperdrive from 'hyperdrive'
-import { normalizePath } from '../engine/index.js'
-import { CallLog, type CallEntry, type LogEntry } from './call-log.js'
-import { predictVersion, type Change } from './drive-files.js'
-import { HostError } from './errors.js'
+import type { CallEntry, CallLog, LogEntry } from './call-log.js'
+import type { Change } from './drive-files.js'
 import type { PendingFiles } from './pending-files.js'
-import { writeCounterSnapshot } from './counter-snapshot.js'
-import { StateRoot } from './state-root.js'
+import { AtomWriter } from './atom-writer.js'
 import type { Acknowledged, AcknowledgedWriter } from './acknowledged.js'
 import type { WalSync } from './wal-sync.js'
+import type { AnswerJournal } from './answer-journal.js'
 
 /** How the committer makes a group durable, and names a failure. */
 export interface Durability {
-  /** fdatasync of RocksDB's write-ahead log after each write; null leaves it to the kernel (bench baseline only). */
+  /** The answer journal: each group is durable once its record is written and fdatasynced. */
+  journal: AnswerJournal
+  /** fdatasync of RocksDB's write-ahead log when the cores are synced; null leaves it to the kernel (bench baseline only). */
   wal: WalSync | null
-  /** The acknowledged record, written after the sync and before any reply. */
+  /** Journal bytes after which it starts again from its beginning (default JOURNAL_RESTART_BYTES). */
+  journalRestartBytes?: number
+  /** The acknowledged record, written after the cores are synced. */
   acknowledged: AcknowledgedWriter
   /** The HostError that says what a failed write means (DISK_FULL, STORE_DAMAGED, STORE_FAILED). */
   problem (err: unknown): Error
@@ -43,51 +44,64 @@ export interface Durability {
 /** What is durable: what the host may report (handshake) and what replies were sent for. */
 export interface DurableState { logLength: number, filesVersion: number }
 
-/** One executed call waiting for its group: its entry, net changes, and their content hashes. */
-interface Waiting {
+/** One executed call on its way to the cores: its entry, the entry encoded once, net changes, and their content hashes. */
+export interface Answered {
   entry: CallEntry
   /** The entry encoded once, by the host (call-entry.ts keeps it within a block). */
   block: Buffer
   changes: readonly Change[]
   hashes: ReadonlyArray<Uint8Array | null>
+}
+
+/** A call waiting for its group's journal record. */
+interface Waiting extends Answered {
   resolve: () => void
   reject: (err: Error) => void
 }
 
-// Encoded entries one flush writes at most (one entry may take 15 MiB): later calls wait for the next group,
-// so one RocksDB write stays bounded however many big calls queue up.
+// Bytes (entries and file content) one journal record or one core write holds at most (one entry may take
+// 15 MiB): later calls wait for the next one, so a write stays bounded however many big calls queue up.
 const GROUP_BYTES = 64 * 1024 * 1024
+// Once the journal holds this much, the next group waits for the cores to catch up and be synced, and the
+// journal starts again from its beginning: the journal stays bounded, and so does start-up's work.
+export const JOURNAL_RESTART_BYTES = 32 * 1024 * 1024
+// The core writer waits this long after an answer for more answered calls to write with it (fewer RocksDB
+// writes, Merkle tree updates and signatures on the host's thread), unless someone waits for the cores
+// (settled(), a lifecycle entry, close) or this many calls or bytes are behind.
+// (NODEVMS_TEST_CORE_DELAY_MS: a test hook, to hold the cores behind the replies for longer.)
+const CORE_DELAY_MS = Number(process.env.NODEVMS_TEST_CORE_DELAY_MS ?? 10)
+const CORE_BATCH_CALLS = 1024
+const CORE_BATCH_BYTES = 4 * 1024 * 1024
 // Flush sizes kept for diagnostics: the most recent ones only, so a long-running host stays bounded.
 const GROUP_HISTORY = 4096
+// Test hook (test/host/journal-completion.test.ts): answered groups never reach the cores, so a test can
+// kill the host between "answered" and "in the Hypercore".
+const HOLD_CORE_WRITES = process.env.NODEVMS_TEST_HOLD_CORE_WRITES === '1'
 // The user-data key (on the log core) holding the index of the newest lifecycle entry, uint32 LE.
 export const LIFECYCLE_KEY = 'nodevms/lifecycle-index'
 // The user-data key holding, as two uint32 LE, the index of the newest entry that began with empty memory and
 // the index of the newest init or upgrade entry (the script that runs): where a restore starts (memory-segment.ts).
 export const MEMORY_KEY = 'nodevms/memory-segment'
-// Hyperdrive's on-disk layout, which a Hyperdrive reads back: file entries live in its hyperbee under
-// 'files' 0x00 <path> (sub-encoder), with JSON values, and blobs are cut in 64 KiB blocks (hyperblobs).
-const FILES_PREFIX = Buffer.from('files\u0000', 'utf8')
-export const BLOB_BLOCK = 65536
+export { BLOB_BLOCK } from './atom-writer.js'
 
-interface Bee { version: number, ready (): Promise<void>, close (): Promise<void>, batch (): BeeBatch }
-interface BeeBatch { put (key: Buffer, value: unknown): Promise<void>, del (key: Buffer): Promise<void>, flush (): Promise<void> }
-type BeeClass = new (core: Hypercore, opts: Record<string, unknown>) => Bee
-interface Atom { flush (): Promise<void> }
 interface UserData { setUserData (key: string, value: Buffer): Promise<void>, getUserData (key: string): Promise<Buffer | null> }
-interface BlobId { blockOffset: number, blockLength: number, byteOffset: number, byteLength: number }
-
-interface Writers { atom: Atom, log: CallLog, logCore: Hypercore, blobs: Hypercore, beeCore: Hypercore, bee: Bee, blobsCore: Hypercore }
 
 export class GroupCommitter {
   private waiting: Waiting[] = []
   private flushing: Promise<void> | null = null
+  /** Answered calls the cores do not hold yet, oldest first. */
+  private behind: Answered[] = []
+  private writing: Promise<void> | null = null
+  private behindBytes = 0
+  private coreTimer: NodeJS.Timeout | null = null
+  private settledWaiters: Array<{ length: number, resolve: () => void }> = []
   private failure: Error | null = null
-  private writers: Writers | null = null
+  private writers: AtomWriter | null = null
   /** Calls per flush, for diagnostics and the bench. */
   readonly groupSizes: number[] = []
   /** The last logged counter per signing key: the snapshot kept in user data. */
   private readonly counters = new Map<string, number>()
-  /** The log length and files version as of the last durable write. */
+  /** The log length and files version of everything answered (journaled or in the cores). */
   durable: DurableState
 
   constructor (
@@ -105,21 +119,22 @@ export class GroupCommitter {
    * flush overwrites what was appended beside it.
    */
   async open (): Promise<void> {
-    const atom = (this.drive.core as unknown as { state: { storage: { createAtom (): Atom } } }).state.storage.createAtom()
-    const blobs = (await this.drive.getBlobs()) as { core: Hypercore }
-    const logCore = this.log.core.session({ atom })
-    const beeCore = this.drive.core.session({ atom })
-    const Bee = this.drive.db.constructor as BeeClass
-    this.writers = {
-      atom,
-      log: new CallLog(logCore),
-      logCore,
-      blobs: blobs.core.session({ atom }),
-      blobsCore: blobs.core,
-      beeCore,
-      bee: new Bee(beeCore, { keyEncoding: 'binary', valueEncoding: 'json', metadata: this.drive.db.metadata, extension: false })
+    this.writers = await AtomWriter.open(this.log, this.drive)
+  }
+
+  /**
+   * Start-up, after open(): writes the calls the journal holds and the log does not (journal-recovery.ts:
+   * answered before the host stopped, not yet in the cores), then syncs the cores.
+   */
+  async complete (missing: readonly Answered[]): Promise<void> {
+    if (missing.length === 0) return
+    for (let from = 0; from < missing.length;) {
+      const take = groupLength(missing, from)
+      await this.writeGroup(missing.slice(from, from + take))
+      from += take
     }
-    await Promise.all([logCore.ready(), this.writers.blobs.ready(), this.writers.bee.ready()])
+    await this.syncCores()
+    this.durable = { logLength: this.log.length, filesVersion: this.drive.version }
   }
 
   /**
@@ -134,17 +149,24 @@ export class GroupCommitter {
     return { logKey: this.log.key, log, files, blobs }
   }
 
-  /** Waits for the last flush, then closes the atomic sessions (what is staged but unflushed is dropped). */
+  /**
+   * Waits for the last flush and for the cores to hold every answered call, syncs them (so the acknowledged
+   * record covers everything), then closes the atomic sessions (what is staged but unflushed is dropped).
+   */
   async close (): Promise<void> {
     await this.idle()
+    if (this.coreTimer !== null) clearTimeout(this.coreTimer)
+    this.coreTimer = null
+    if (this.failure === null && this.writers !== null) await this.syncCores().catch(() => {})
     const w = this.writers
     this.writers = null
-    if (w !== null) await Promise.all([w.bee.close(), w.blobs.close(), w.logCore.close()].map((p) => p.catch(() => {})))
+    await w?.close()
     await this.durability.wal?.close().catch(() => {})
     await this.durability.acknowledged.close().catch(() => {})
+    await this.durability.journal.close().catch(() => {})
   }
 
-  /** Resolves once the entry and its file changes are durable (one atom with the rest of its group). */
+  /** Resolves once the entry and its file changes are durable (one journal record with the rest of its group). */
   submit (entry: CallEntry, block: Buffer, changes: readonly Change[], hashes: ReadonlyArray<Uint8Array | null>): Promise<void> {
     if (this.failure !== null) return Promise.reject(this.failure)
     const done = new Promise<void>((resolve, reject) => this.waiting.push({ entry, block, changes, hashes, resolve, reject }))
@@ -175,17 +197,30 @@ export class GroupCommitter {
     await (w.logCore as unknown as UserData).setUserData(LIFECYCLE_KEY, uint32(index))
     await (w.logCore as unknown as UserData).setUserData(MEMORY_KEY, Buffer.concat([uint32(memoryStart), uint32(sourceIndex)]))
     await w.atom.flush()
-    await this.makeDurable()
+    await this.syncCores()
+    this.durable = { logLength: this.log.length, filesVersion: this.durable.filesVersion }
     return index
   }
 
   get failed (): Error | null { return this.failure }
 
+  /** Resolves once no group is being journaled and the cores hold every answered call (or the committer failed). */
   async idle (): Promise<void> {
-    while (this.flushing !== null) await this.flushing
+    while (this.flushing !== null || ((this.writing !== null || this.behind.length > 0) && this.failure === null && !HOLD_CORE_WRITES)) {
+      this.kickCores(true)
+      await (this.flushing ?? this.writing)
+    }
   }
 
-  private writable (): Writers {
+  /** Resolves once the cores hold `length` entries, by default every call answered before now (what a verifier must be shown). */
+  settled (length = this.durable.logLength): Promise<void> {
+    if (this.failure !== null || this.log.length >= length) return Promise.resolve()
+    const settled = new Promise<void>((resolve) => this.settledWaiters.push({ length, resolve }))
+    this.kickCores(true)
+    return settled
+  }
+
+  private writable (): AtomWriter {
     if (this.writers === null) throw new Error('GroupCommitter is not open')
     return this.writers
   }
@@ -198,99 +233,128 @@ export class GroupCommitter {
     })
   }
 
+  /** Journals the next group, answers it, and hands it to the core writer. */
   private async flush (): Promise<void> {
-    let take = 1
-    for (let bytes = this.waiting[0].block.byteLength; take < this.waiting.length; take++) {
-      bytes += this.waiting[take].block.byteLength
-      if (bytes > GROUP_BYTES) break
-    }
-    const group = this.waiting.splice(0, take)
+    const group = this.waiting.splice(0, groupLength(this.waiting, 0))
     this.groupSizes.push(group.length)
     if (this.groupSizes.length > GROUP_HISTORY) this.groupSizes.splice(0, this.groupSizes.length - GROUP_HISTORY)
+    const start = this.durable.logLength
     try {
-      await this.writeGroup(group)
-      this.pending.shift(group.map((w) => w.changes))
-      await this.makeDurable()
+      if (this.durability.journal.size >= (this.durability.journalRestartBytes ?? JOURNAL_RESTART_BYTES)) await this.restartJournal()
+      const content = group.flatMap((call) => call.changes.flatMap(([, data]) => data === null ? [] : [data]))
+      await this.durability.journal.append({ start, entries: group.map((call) => call.block), content })
     } catch (err) {
-      // Memory (and the atom) are ahead of storage now: refuse everything until the host reopens the store
-      // and starts again from the log (the host does that itself once a full disk has room again).
-      this.failure = this.durability.problem(err)
-      for (const w of [...group, ...this.waiting.splice(0)]) w.reject(this.failure)
-      this.onFailure?.(this.failure)
+      this.fail(err, group)
       return
     }
-    for (const w of group) w.resolve()
+    this.durable = { logLength: start + group.length, filesVersion: group[group.length - 1].entry.filesVersion }
+    for (const call of group) {
+      this.behind.push({ entry: call.entry, block: call.block, changes: call.changes, hashes: call.hashes })
+      this.behindBytes += sizeOf(call)
+    }
+    this.kickCores(this.settledWaiters.length > 0 || this.behind.length >= CORE_BATCH_CALLS || this.behindBytes >= CORE_BATCH_BYTES)
+    for (const call of group) call.resolve()
+  }
+
+  /** Waits until the cores hold everything journaled, syncs them, and starts the journal from its beginning. */
+  private async restartJournal (): Promise<void> {
+    while (this.writing !== null || this.behind.length > 0) {
+      this.kickCores(true)
+      await this.writing
+      if (this.failure !== null) throw this.failure
+    }
+    await this.syncCores()
+  }
+
+  /** Starts the core writer now (`now`), or after CORE_DELAY_MS so that more answered calls go with it. */
+  private kickCores (now = false): void {
+    if (this.writing !== null || this.behind.length === 0 || this.failure !== null) return
+    if (!now) {
+      this.coreTimer ??= setTimeout(() => { this.coreTimer = null; this.kickCores(true) }, CORE_DELAY_MS)
+      return
+    }
+    if (this.coreTimer !== null) clearTimeout(this.coreTimer)
+    this.coreTimer = null
+    this.writing = this.writeCores().finally(() => {
+      this.writing = null
+      this.kickCores(this.settledWaiters.length > 0)
+    })
+  }
+
+  /** Writes the oldest answered calls to the cores (one atom), then tells settled() callers. */
+  private async writeCores (): Promise<void> {
+    if (HOLD_CORE_WRITES) return await new Promise<void>(() => {})
+    const calls = this.behind.splice(0, groupLength(this.behind, 0))
+    for (const call of calls) this.behindBytes -= sizeOf(call)
+    try {
+      await this.writeGroup(calls)
+    } catch (err) {
+      this.fail(err, [])
+      return
+    }
+    this.pending.shift(calls.map((call) => call.changes))
+    const length = this.log.length
+    this.settledWaiters = this.settledWaiters.filter((waiter) => {
+      if (waiter.length > length) return true
+      waiter.resolve()
+      return false
+    })
+  }
+
+  /**
+   * Memory (and the atom) are ahead of storage now: refuse everything until the host reopens the store and
+   * completes the log from the journal (the host does that itself once a full disk has room again).
+   */
+  private fail (err: unknown, group: Waiting[]): void {
+    if (this.failure !== null) {
+      for (const w of group) w.reject(this.failure)
+      return
+    }
+    this.failure = this.durability.problem(err)
+    for (const w of [...group, ...this.waiting.splice(0)]) w.reject(this.failure)
+    for (const waiter of this.settledWaiters.splice(0)) waiter.resolve()
+    this.onFailure?.(this.failure)
   }
 
   /** Called once, with the error, when a write fails and the committer stops. */
   onFailure: ((err: Error) => void) | null = null
 
-  /** The sync, then the acknowledged record: after this, what was written is what the host may acknowledge. */
-  private async makeDurable (): Promise<void> {
+  /**
+   * The sync, then the acknowledged record: after this, the cores hold durably all they were given, and the
+   * journal may start again from its beginning.
+   */
+  private async syncCores (): Promise<void> {
     await this.durability.wal?.sync()
     const state = await this.acknowledgedState()
     await this.durability.acknowledged.write(state)
-    this.durable = { logLength: state.log.length, filesVersion: Math.max(1, state.files.length) }
+    this.durability.journal.restart()
   }
 
-  /** Stages a group's blobs, per-call bee batches and entries in the atom, then writes it at once. */
-  private async writeGroup (group: readonly Waiting[]): Promise<void> {
-    const w = this.writable()
-    if (group.some((call) => call.changes.length > 0)) {
-      const ids = await appendBlobs(w.blobs, group)
-      let version = Math.max(1, w.beeCore.length)
-      for (let c = 0; c < group.length; c++) {
-        const { entry, changes, hashes } = group[c]
-        if (changes.length === 0) continue
-        const batch = w.bee.batch()
-        for (let i = 0; i < changes.length; i++) {
-          const [path, data] = changes[i]
-          const key = fileKey(path)
-          if (data === null) await batch.del(key)
-          else await batch.put(key, { executable: false, linkname: null, blob: ids[c][i], metadata: { sha256: Buffer.from(hashes[i] ?? StateRoot.hashContent(data)).toString('hex') } })
-        }
-        await batch.flush()
-        version = predictVersion(version, changes)
-        if (w.bee.version !== version || entry.filesVersion !== version) throw HostError.FILES_VERSION_MISMATCH(entry.filesVersion, w.bee.version)
-      }
-    }
-    await w.log.appendEncoded(group.map((call) => call.block))
+  /** Writes calls to the cores in one atom, with the counter snapshot when any of them was signed. */
+  private async writeGroup (group: readonly Answered[]): Promise<void> {
     let signed = false
     for (const { entry } of group) {
       if (entry.auth === undefined || !('pubkey' in entry.auth)) continue
       this.counters.set(entry.auth.pubkey, entry.auth.counter)
       signed = true
     }
-    if (signed) {
-      await writeCounterSnapshot(w.logCore, { length: w.log.length, counters: Object.fromEntries(this.counters) })
-    }
-    await w.atom.flush()
+    await this.writable().write(group, signed ? this.counters : null)
   }
 }
 
-/** One append of every blob of the group; returns each change's blob id (null for a delete). */
-async function appendBlobs (core: Hypercore, group: readonly Waiting[]): Promise<Array<Array<BlobId | null>>> {
-  let blockOffset = core.length
-  let byteOffset = core.byteLength
-  const blocks: Uint8Array[] = []
-  const ids = group.map(({ changes }) => changes.map(([, data]) => {
-    if (data === null) return null
-    const id = { blockOffset, blockLength: 0, byteOffset, byteLength: data.byteLength }
-    for (let at = 0; at < data.byteLength; at += BLOB_BLOCK) {
-      blocks.push(data.subarray(at, at + BLOB_BLOCK))
-      id.blockLength++
-    }
-    blockOffset += id.blockLength
-    byteOffset += data.byteLength
-    return id
-  }))
-  if (blocks.length > 0) await core.append(blocks)
-  return ids
+/** Bytes of a call's entry and new file content. */
+function sizeOf (call: Answered): number {
+  return call.changes.reduce((sum, [, data]) => sum + (data?.byteLength ?? 0), call.block.byteLength)
 }
 
-function fileKey (path: string): Buffer {
-  if (path === '/' || normalizePath(path) !== path) throw new TypeError(`Not a normalised file path: ${JSON.stringify(path)}`)
-  return Buffer.concat([FILES_PREFIX, Buffer.from(path, 'utf8')])
+/** How many calls from `from` go into one write: at least one, then up to GROUP_BYTES of entries and content. */
+function groupLength (calls: readonly Answered[], from: number): number {
+  let take = 1
+  for (let bytes = sizeOf(calls[from]); from + take < calls.length; take++) {
+    bytes += sizeOf(calls[from + take])
+    if (bytes > GROUP_BYTES) break
+  }
+  return take
 }
 
 function uint32 (n: number): Buffer {

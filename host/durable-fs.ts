@@ -1,6 +1,7 @@
 // The few file calls the durability code makes, as promises. They go through the `fs` module object at call
 // time (not named imports), so a test can watch every fdatasync and fsync the host makes.
 import fs from 'node:fs'
+import { dirname } from 'node:path'
 
 function settle (resolve: () => void, reject: (err: Error) => void) {
   return (err: NodeJS.ErrnoException | null) => { if (err) reject(err); else resolve() }
@@ -30,4 +31,21 @@ export async function syncDirectory (dir: string): Promise<void> {
   } finally {
     await durableFs.close(fd)
   }
+}
+
+/**
+ * Opens path for reading and writing; when it is missing, creates it holding `initial`, and fsyncs the file
+ * and its directory, so the new name is durable before anything relies on it.
+ */
+export async function openOrCreate (path: string, initial: Buffer | null = null): Promise<number> {
+  try {
+    return await durableFs.open(path, 'r+')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+  }
+  const fd = await durableFs.open(path, 'wx+')
+  if (initial !== null) await durableFs.write(fd, initial, 0)
+  await durableFs.fsync(fd)
+  await syncDirectory(dirname(path))
+  return fd
 }

@@ -216,6 +216,31 @@ export class HostError extends Error {
     return err
   }
 
+  // ---- verify's bulk fetch (host/verify, the block endpoint) ----
+
+  /**
+   * A core the host served fails a check Hypercore makes: a block that does not hash to the signed tree, a tree
+   * not signed by the core's key, a tree that no longer extends the one signed before. `field` names it for
+   * verify's divergence (log.blocks, log.signature, log.history; files.… for the archive's cores).
+   */
+  static BLOCKS_REFUSED (what: string, field: string, expected: unknown, actual: unknown, detail: string): HostError {
+    const err = new HostError(`The host served ${what} that its key did not sign: ${detail}. Verify refuses it: no entry from this host can be trusted.`, 'BLOCKS_REFUSED')
+    err.data = { field, expected, actual }
+    return err
+  }
+
+  /** A reply on the block endpoint that breaks its protocol: malformed, oversized, out of order, or refused. */
+  static BAD_FRAME (what: string, detail: string): HostError {
+    return new HostError(`The host broke the block protocol while serving ${what}: ${detail}. Verify stops. ` +
+      'To tell a broken host from a lying one, verify again with --store DIR (Hypercore replication).', 'BAD_FRAME')
+  }
+
+  /** Block requests outstanding and no reply for too long: never a hang. */
+  static HOST_SILENT (what: string, ms: number): HostError {
+    return new HostError(`The host stopped answering block requests for ${what}: no reply in ${(ms / 1000).toFixed(0)} s. ` +
+      'Check that it is still up, then verify again (--timeout raises the wait).', 'HOST_SILENT')
+  }
+
   static HOST_RUNNING (dir: string, cause?: unknown): HostError {
     return new HostError(`A running nodevms host holds ${dir}: stop it before verify --dir, or verify it live with nodevms verify <url>.`, 'HOST_RUNNING', { cause })
   }

@@ -6,13 +6,15 @@ import Hyperdrive from 'hyperdrive'
 import { reservedMethodReason } from '../client/wire.js'
 import { DEFAULT_LIMITS, ENGINE_NAME, ENGINE_VERSION, EngineError } from '../engine/index.js'
 import type { LogFn } from '../engine/index.js'
-import { CallLog, encodeEntry, LATER_BLOCK, logChanges, type CallAuth, type CallEntry, type Limits, type Mode } from './call-log.js'
+import { CallLog, encodeOwnEntry, logChanges, type CallAuth, type CallEntry, type Limits, type Mode } from './call-log.js'
 import { callEntry, MAX_ARGS_BYTES, MAX_ENTRY_BYTES, tooLarge, type FilesPoint } from './call-entry.js'
 import { AcknowledgedWriter, checkAcknowledged, ACKNOWLEDGED_FILE } from './acknowledged.js'
+import { AnswerJournal } from './answer-journal.js'
 import { GroupCommitter } from './commit.js'
 import { asLogged, beginsEmptyMemory, hadNoEffect } from './limit-hit.js'
 import { readSegment } from './memory-segment.js'
-import type { LogTail } from './recovery.js'
+import { journaledCalls } from './journal-recovery.js'
+import { readTail, type LogTail } from './recovery.js'
 import { ScriptMemory, type CheckpointPolicy, type RestoreReport } from './script-memory.js'
 import { filesMismatch, prepareHostDir, recoverFromLog, startPlan } from './start-up.js'
 import { DiskFullWatch } from './disk-full.js'
@@ -59,8 +61,10 @@ export interface HostOptions {
   onFailure?: (err: Error) => void
   /** Called after the host reopened its store (a full disk had room again): `store` is a new Corestore. */
   onReopen?: () => Promise<void>
-  /** fdatasync each group before its replies (default true). Off only for the bench's unsynced baseline. */
+  /** fdatasync each group before its replies (default true). Off only for `nodevms dev` and the bench's unsynced baseline. */
   syncWrites?: boolean
+  /** Answer-journal bytes after which the cores are synced and the journal starts again (default 32 MiB). */
+  journalBytes?: number
   /** Read the whole store in the background after start-up, to find damage start-up does not read (default true). */
   audit?: boolean
   /** Told of each call once its entry is durable: its index in the log, and its time from arrival (queue included). */
@@ -76,6 +80,11 @@ export interface CallContext {
   beforeRun?: () => void
   /** Called right after it ran, with the size of its log entry (an upper bound of its reply's). */
   afterRun?: (entryBytes: number) => void
+  /**
+   * Resolve once the call is durable (in the answer journal), before the call log and files archive hold it
+   * (the RPC server answers so). By default call() resolves once they hold it too.
+   */
+  beforeCores?: boolean
 }
 
 /** What a caller gets back: the logged entry, durable by the time the promise resolves. */
@@ -152,7 +161,10 @@ export class Host {
     return this.closing
   }
 
-  /** Runs a call under the script-wide lock; resolves once its entry and file changes are durable. */
+  /**
+   * Runs a call under the script-wide lock; resolves once its entry and file changes are durable and in the
+   * call log and files archive (with `beforeCores`, once durable: see CallContext).
+   */
   async call (method: string, args: unknown[] = [], context: CallContext = {}): Promise<CallOutcome> {
     if (this.closing !== null) throw HostError.HOST_CLOSING()
     // Unavailable first: while a full disk reopens the store, the session is closed but calls are refused as DISK_FULL.
@@ -178,7 +190,13 @@ export class Host {
     }
     await durable
     this.options.onCall?.({ index, entry, ms: Date.now() - arrived })
+    if (context.beforeCores !== true) await this.committer.settled(index + 1)
     return entry
+  }
+
+  /** Resolves once the call log and files archive hold every call answered so far (what a verifier is shown). */
+  settled (): Promise<void> {
+    return this.committer?.settled() ?? Promise.resolve()
   }
 
   /** The last logged counter of every signing key (a copy): where the RPC server's authenticator starts. */
@@ -216,13 +234,15 @@ export class Host {
     changes.forEach(([path], i) => this.root.set(path, hashes[i]))
     const after: FilesPoint = { filesVersion: predictVersion(this.filesVersion, changes), stateRoot: this.root.digest() }
     const entry = callEntry(record, context.auth, logChanges(changes, hashes), after)
-    const block = encodeEntry(entry, LATER_BLOCK)
+    const block = encodeOwnEntry(entry)
     if (block.byteLength > MAX_ENTRY_BYTES) {
       // Too big for one log block: logged with EntryTooLargeError instead, with no effect at all. The engine kept
       // the call's effects in memory, so once the entry is durable the memory is put back as the log says.
       changes.forEach(([path], i) => this.root.set(path, previous[i]))
       const logged = this.submit(tooLarge(entry, block.byteLength, before), context, ms, false)
       await logged.durable
+      // The rollback may replay the log up to the discarded call: the cores must hold it, not only the journal.
+      await this.committer.settled(this.nextIndex)
       await memory.rollBack(this.nextIndex)
       return logged
     }
@@ -233,7 +253,7 @@ export class Host {
   }
 
   /** Hands an executed call's entry to the group commit; `counted` tells the memory a call ran (for its checkpoints). */
-  private submit (entry: CallEntry, context: CallContext, ms: number, counted = true, block = encodeEntry(entry, LATER_BLOCK),
+  private submit (entry: CallEntry, context: CallContext, ms: number, counted = true, block = encodeOwnEntry(entry),
     changes: readonly Change[] = [], hashes: ReadonlyArray<Uint8Array | null> = []): { entry: CallEntry, durable: Promise<void>, index: number } {
     context.afterRun?.(block.byteLength)
     const durable = this.committer.submit(entry, block, changes, hashes)
@@ -279,10 +299,13 @@ export class Host {
     await this.checkAcknowledged()
     const wal = this.options.syncWrites === false ? null : new WalSync(this.hostStore.rocks, this.hostStore.dbDir)
     const acknowledged = await AcknowledgedWriter.open(this.dir)
-    this.committer = new GroupCommitter(this.log, this.drive, this.pending, { wal, acknowledged, problem: (err) => this.hostStore.problem(err) })
+    const journal = await AnswerJournal.open(this.dir, this.log.key, { sync: this.options.syncWrites !== false })
+    this.committer = new GroupCommitter(this.log, this.drive, this.pending, { journal, journalRestartBytes: this.options.journalBytes, wal, acknowledged, problem: (err) => this.hostStore.problem(err) })
     this.committer.onFailure = (err) => this.failed(err)
-    const tail = this.log.length === 0 ? null : await this.recoverFromLog()
-    const counters = await readLastCounters(this.log)
+    let tail = this.log.length === 0 ? null : await this.recoverFromLog()
+    this.committer.seedCounters(await readLastCounters(this.log))
+    await this.committer.open()
+    if (await this.completeFromJournal()) tail = await readTail(this.log, this.drive.version)
     this.filesVersion = this.drive.version
     this.root = await driveFiles.stateRoot()
     this.stateRoot = this.root.digest()
@@ -302,6 +325,7 @@ export class Host {
       mode: this.mode, limits: this.limits, live: this.pending, scriptLog: this.options.log, checkpoints: this.options.checkpoints,
       warn: (message) => this.warn(message),
       progress: this.options.progress ?? ((line) => process.stderr.write(line + '\n')),
+      inLog: (length) => this.committer.settled(length),
       betweenCalls: (work) => { this.chain = this.chain.then(work).catch((err) => this.warn(`A checkpoint failed: ${(err as Error).message}`)) }
     })
     this.memory = memory
@@ -312,8 +336,6 @@ export class Host {
     const lifecycle = plan.entry
     this.report.created = lifecycle.type === 'init'
     this.report.upgraded = lifecycle.type === 'upgrade'
-    this.committer.seedCounters(counters)
-    await this.committer.open()
     const emptyMemory = beginsEmptyMemory(lifecycle)
     const index = await this.committer.appendLifecycle(lifecycle, (at) => ({
       memoryStart: emptyMemory ? at : segment!.start,
@@ -329,6 +351,15 @@ export class Host {
     this.report.recovered = recovered
     if (recovered > 0) this.warn(`Recovered ${recovered} logged call(s) whose file changes had not reached the files archive.`)
     return tail
+  }
+
+  /** Writes the calls answered before the host stopped that the cores do not hold yet; true when there were any. */
+  private async completeFromJournal (): Promise<boolean> {
+    const missing = await journaledCalls(this.dir, this.log)
+    if (missing.length === 0) return false
+    await this.committer.complete(missing)
+    this.warn(`Completed the call log with ${missing.length} answered call(s) that had not reached it before the host stopped.`)
+    return true
   }
 
   /** Refuses a store that holds less than the host acknowledged (acknowledged.ts says what that guards against). */

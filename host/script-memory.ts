@@ -37,6 +37,8 @@ export interface ScriptMemoryOptions {
   progress: (line: string) => void
   /** Runs work between two calls, on the host's call chain. */
   betweenCalls: (work: () => Promise<void>) => void
+  /** Resolves once the call log's core holds `length` entries (answered calls reach it a little later). */
+  inLog: (length: number) => Promise<void>
   checkpoints?: CheckpointPolicy | false
 }
 
@@ -262,6 +264,7 @@ export class ScriptMemory {
     this.latest = { length, bytes }
     try {
       await durable
+      await this.options.inLog(length)
       // A log that is shorter than the memory (its core was truncated under the host) has no tree hash to name.
       if (this.options.log.length < length) throw new Error(`the call log has ${this.options.log.length} entries, fewer than the ${length} the memory covers`)
       const treeHash = (await this.options.log.core.treeHash(length)).toString('hex')

@@ -20,3 +20,16 @@ exports.increment = async function () {
   return i
 }
 `
+
+/** add(client): bumps /counter and writes /calls/<n>.json, so both the log and the files archive move with every call. */
+export const LEDGER = `
+const fs = System.files
+exports.add = async function (client) {
+  var n = 0
+  try { n = await fs.readFile('/counter', 'json') } catch (e) { if (e.name !== 'NotFoundError') throw e }
+  n++
+  await fs.writeFile('/counter', n)
+  await fs.writeFile('/calls/' + n + '.json', { n: n, client: client })
+  return n
+}
+`

@@ -111,9 +111,18 @@ declare module 'hypercore-crypto' {
   export function randomBytes (n: number): Buffer
   export function discoveryKey (publicKey: Buffer): Buffer
   export function hash (data: Buffer | Buffer[]): Buffer
+  /** A Merkle tree node of Hypercore's: flat-tree index, bytes under it, BLAKE2b hash. */
+  export interface TreeNode { index: number, size: number, hash: Buffer }
+  /** The hash of a leaf (one block). */
+  export function data (block: Buffer | Uint8Array): Buffer
+  /** The hash of the parent of two sibling nodes. */
+  export function parent (a: TreeNode, b: TreeNode): Buffer
+  /** The tree hash of a core: the hash of its roots. */
+  export function tree (roots: TreeNode[]): Buffer
   const crypto: {
     keyPair: typeof keyPair, sign: typeof sign, verify: typeof verify,
-    randomBytes: typeof randomBytes, discoveryKey: typeof discoveryKey, hash: typeof hash
+    randomBytes: typeof randomBytes, discoveryKey: typeof discoveryKey, hash: typeof hash,
+    data: typeof data, parent: typeof parent, tree: typeof tree
   }
   export default crypto
 }

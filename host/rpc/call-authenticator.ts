@@ -65,7 +65,15 @@ export class CallAuthenticator {
   /** Checks a signed call without accepting it: the caller's key (hex), or throws -32001 / -32002. */
   verify (method: string, params: unknown[], raw: unknown): string {
     const auth = parseAuth(raw)
-    if (!signatureCovers(this.logKey, method, params, auth)) {
+    return this.check(method, auth, signatureCovers(this.logKey, method, params, auth))
+  }
+
+  /**
+   * The same verdict as verify() for a call whose signature was checked elsewhere (a worker): `covers` is that
+   * check's answer. Throws -32001 / -32002; accepts nothing.
+   */
+  check (method: string, auth: SignedAuth, covers: boolean): string {
+    if (!covers) {
       throw HostError.BAD_SIGNATURE(`the signature of ${auth.pubkey} does not cover ${method}() with these arguments and counter ${auth.counter} ` +
         `on call log ${this.logKey} (signed for other arguments, another counter or another backend's log?)`)
     }
@@ -86,13 +94,22 @@ export class CallAuthenticator {
    */
   admit (method: string, params: unknown[], ctx: { caller?: string | null, auth?: unknown }): Admitted {
     if (ctx.auth !== undefined) {
-      const pubkey = this.verify(method, params, ctx.auth)
-      const { counter, signature } = ctx.auth as SignedAuth
-      this.accept(pubkey, counter)
-      return { caller: pubkey, auth: { pubkey, counter, signature } }
+      const auth = parseAuth(ctx.auth)
+      return this.admitChecked(method, auth, signatureCovers(this.logKey, method, params, auth))
     }
+    return this.admitUnsigned(method, ctx.caller ?? null)
+  }
+
+  /** admit() for a parsed signed call whose signature check gave `covers`: accepts its counter, or throws. */
+  admitChecked (method: string, auth: SignedAuth, covers: boolean): Admitted {
+    const pubkey = this.check(method, auth, covers)
+    this.accept(pubkey, auth.counter)
+    return { caller: pubkey, auth: { pubkey, counter: auth.counter, signature: auth.signature } }
+  }
+
+  /** admit() for an unsigned call: anonymous, a debug name logged as { debug: true }, or -32003. */
+  admitUnsigned (method: string, caller: string | null): Admitted {
     if (!this.allowAnonymous) throw HostError.ANONYMOUS_REFUSED(method)
-    const caller = ctx.caller ?? null
     return caller === null ? { caller } : { caller, auth: { debug: true } }
   }
 }

@@ -1,6 +1,7 @@
 // Running JSON-RPC messages against a Service: one text message in, its reply text out (or none).
 // Sockets, peers and the upgrade live in server.ts; this is what happens between a frame and its answer.
 import type { Duplex } from 'node:stream'
+import type { WebSocket } from 'ws'
 import { RPC_CODES, errorResponse, resultResponse, type JsonRpcId, type JsonRpcResponse } from '../../client/wire.js'
 import { HostError } from '../index.js'
 import { parseMessage, type JsonRpcItem } from './request.js'
@@ -24,6 +25,10 @@ export interface Service {
   call (method: string, params: unknown[], ctx: CallContext, rawRequest: Record<string, unknown>): Promise<CallOutcome>
   /** Read-only hypercore replication over the socket. */
   replicate? (stream: Duplex): void
+  /** The block endpoint (host/block-frames.ts) over the socket: read-only, for verifiers that fetch in bulk. */
+  serveBlocks? (ws: WebSocket): void
+  /** Releases what the service holds (worker threads); the server calls it once, when it closes. */
+  close? (): Promise<void>
 }
 
 /**

@@ -1,6 +1,7 @@
 // JSON-RPC 2.0 over WebSocket (CONTRACT §5), plus read-only Hypercore replication on the same port.
 //   ws://host:port/            JSON-RPC; with --debug, /?user=NAME or `Authorization: Basic` names the caller
 //   ws://host:port/replicate   Hypercore replication of the call log and files archive (binary frames)
+//   ws://host:port/blocks      the same cores in bulk, for verifiers that check them in memory (block-server.ts)
 //   http://host:port/          a browser's GET (Accept: text/html): the status page; other HTTP gets 426
 // Both upgrades pass the origin policy first: a page whose origin is not allowed gets 403.
 // The server never serializes connections: fairness and the script-wide lock come from the service's FIFO queue.
@@ -9,7 +10,7 @@ import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { WebSocket, WebSocketServer, createWebSocketStream, type RawData } from 'ws'
 import { REPLICATION_PATH } from '../../client/wire.js'
-import { HostError } from '../index.js'
+import { BLOCKS_PATH, HostError } from '../index.js'
 import { claimedUser, keyShapedNameRefusal } from './debug-user.js'
 import { Dispatcher, type Caller, type Service } from './dispatch.js'
 import { OriginPolicy } from './origin-policy.js'
@@ -45,6 +46,7 @@ export class RpcServer {
   private readonly http: HttpServer
   private readonly rpcWss: WebSocketServer
   private readonly replicationWss: WebSocketServer
+  private readonly blocksWss: WebSocketServer
   private readonly peers = new Set<Peer>()
   private boundPort: number | null = null
   private heartbeat: NodeJS.Timeout | null = null
@@ -64,6 +66,7 @@ export class RpcServer {
     const common = { noServer: true, clientTracking: false, perMessageDeflate: false }
     this.rpcWss = new WebSocketServer({ ...common, maxPayload: opts.maxPayload ?? 1024 * 1024 })
     this.replicationWss = new WebSocketServer({ ...common, maxPayload: opts.replicationMaxPayload ?? 64 * 1024 * 1024 })
+    this.blocksWss = new WebSocketServer({ ...common, maxPayload: 64 * 1024 }) // requests are small JSON
     this.http = createServer((req, res) => {
       if (wantsStatusPage(req)) return sendStatusPage(req, res, () => this.service.handshakeInfo(), this.url.slice('ws://'.length))
       res.writeHead(426, { 'content-type': 'text/plain' })
@@ -116,6 +119,8 @@ export class RpcServer {
     for (const peer of this.peers) peer.ws.terminate()
     this.rpcWss.close()
     this.replicationWss.close()
+    this.blocksWss.close()
+    await this.service.close?.()
     if (!this.http.listening) return
     const closed = new Promise<void>((resolve) => this.http.close(() => resolve()))
     this.http.closeAllConnections()
@@ -129,6 +134,7 @@ export class RpcServer {
     if (!this.origins.allows(origin)) return refuse(socket, 403, this.origins.refusal(origin!))
     const url = new URL(req.url ?? '/', 'ws://host')
     const replicate = url.pathname === REPLICATION_PATH && typeof this.service.replicate === 'function'
+    if (url.pathname === BLOCKS_PATH && typeof this.service.serveBlocks === 'function') return this.upgradeBlocks(req, socket, head)
     if (url.pathname !== '/' && !replicate) {
       return refuse(socket, 404, `No endpoint at ${url.pathname}: JSON-RPC is at / and replication at ${REPLICATION_PATH}.`)
     }
@@ -144,6 +150,15 @@ export class RpcServer {
       if (this.closing) return ws.terminate()
       if (replicate) this.onReplicationSocket(ws)
       else this.onRpcSocket(ws, caller)
+    })
+  }
+
+  /** The block endpoint: read-only like replication, and like it open to anyone the origin policy lets in. */
+  private upgradeBlocks (req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    this.blocksWss.handleUpgrade(req, socket, head, (ws) => {
+      if (this.closing) return ws.terminate()
+      this.track({ ws, alive: true, unreadAtLastBeat: 0 })
+      this.service.serveBlocks!(ws)
     })
   }
 

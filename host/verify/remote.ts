@@ -1,5 +1,6 @@
-// verify <url>: fetch a running host's call log and files archive over its replication endpoint, after
-// checking the keys it serves, into a temporary corestore or a --store kept between runs.
+// verify <url>: fetch a running host's call log and files archive, after checking the keys it serves. By
+// default in bulk over its block endpoint, checked in memory (bulk-source.ts); with --store, or from a host
+// without that endpoint, over Hypercore replication into a temporary corestore or the --store kept between runs.
 import type { Duplex } from 'node:stream'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -10,20 +11,29 @@ import { createWebSocketStream } from 'ws'
 import { ClientError, connect, normaliseUrl, openWebSocket } from '../../client/node.js'
 import { REPLICATION_PATH } from '../../client/wire.js'
 import { CallLog, HostError, replicateCores, type Replication } from '../index.js'
+import { openBulk } from './bulk-source.js'
 import { parseKey, type VerifySource } from './source.js'
 import { checkHistory, readVerified, rememberVerified } from './verified-store.js'
 
 export interface RemoteOptions {
+  /** A directory kept between runs: replicate into it, and catch a host that rewrote what was verified before. */
   store?: string
+  /** Keys the host must serve (--log, --files). */
   expect?: { log?: string, files?: string }
   timeout?: number
-  /** Called once the keys are checked and replication runs, before the fetch completes (to watch its progress). */
+  /** 'bulk' (the default without a store) or 'replicate' (Hypercore replication, as with a store). */
+  fetch?: 'bulk' | 'replicate'
+  /**
+   * Called once the keys are checked and replication runs, before the fetch completes (to watch its progress).
+   * A caller that watches, as the explorer does while it follows a live host, gets Hypercore replication.
+   */
   onReplicating?: (log: CallLog, drive: Hyperdrive) => void
 }
 
 /**
- * Connects to a host, checks the keys it serves against `expect` (if given), and replicates its call
- * log and files archive into `store` (a directory kept between runs) or a temporary corestore.
+ * Connects to a host, checks the keys it serves against `expect` (if given), and opens its call log and files
+ * archive: fetched in bulk and checked in memory, or replicated into `store` (a directory kept between runs) or
+ * a temporary corestore when a store is given, `fetch` is 'replicate', or the host has no block endpoint.
  */
 export async function openRemote (url: string, opts: RemoteOptions = {}): Promise<VerifySource> {
   const client = await connect(url, { timeout: opts.timeout })
@@ -36,6 +46,10 @@ export async function openRemote (url: string, opts: RemoteOptions = {}): Promis
   if (opts.expect?.log !== undefined && parseKey(opts.expect.log, 'call log') !== logKey) throw HostError.KEY_MISMATCH('call log', parseKey(opts.expect.log), logKey)
   if (opts.expect?.files !== undefined && parseKey(opts.expect.files, 'files archive') !== filesKey) throw HostError.KEY_MISMATCH('files archive', parseKey(opts.expect.files, 'files archive'), filesKey)
 
+  if (opts.store === undefined && opts.fetch !== 'replicate' && opts.onReplicating === undefined) {
+    const bulk = await openBulk(url, logKey, filesKey, { timeout: opts.timeout })
+    if (bulk !== null) return bulk
+  }
   const storeDir = opts.store === undefined ? null : resolve(opts.store)
   if (storeDir !== null) await mkdir(storeDir, { recursive: true })
   const coresDir = storeDir === null ? await mkdtemp(join(tmpdir(), 'nodevms-verify-')) : join(storeDir, 'corestore')

@@ -16,6 +16,8 @@ export interface VerifySource {
   close (): Promise<void>
   /** What a failure while reading this source means (a damaged store names the damaged part); default: the error. */
   explain? (err: unknown): unknown
+  /** What the reader should know about the source before the verdict (verify --dir: answered calls not in the log yet). */
+  warnings?: string[]
 }
 
 /** `dat://<hex>`, `hyper://<z32 or hex>` or bare hex/z32 → 64 lowercase hex. */

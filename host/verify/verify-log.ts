@@ -1,7 +1,7 @@
 // verifyLog: one whole verification, as `nodevms verify` runs it: a LogVerifier that follows a live log
 // for a few rounds, then judges the files archive.
 import type Hyperdrive from 'hyperdrive'
-import type { CallLog } from '../index.js'
+import { HostError, type CallLog } from '../index.js'
 import type { VerifyReport } from './report.js'
 import { LogVerifier, type VerifyOptions } from './verifier.js'
 
@@ -28,7 +28,12 @@ export async function verifyLog (log: CallLog, drive: Hyperdrive, options: Verif
   }
 }
 
+/** Whether the log grew past `index`. A host that cannot be reached now keeps the verdict so far; a newer
+ *  tree that fails its checks (bulk fetch: truncated, forked, not signed) is a verdict of its own. */
 async function logGrew (log: CallLog, index: number): Promise<boolean> {
-  await log.core.update({ wait: false }).catch(() => false)
+  await log.core.update({ wait: false }).catch((err) => {
+    if (err instanceof HostError && (err.code === 'BLOCKS_REFUSED' || err.code === 'BAD_FRAME')) throw err
+    return false
+  })
   return log.length > index
 }

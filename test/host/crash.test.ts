@@ -14,22 +14,11 @@ import { toCallRecord } from '../../host/call-log.js'
 import { verifyLog } from '../../host/verify/index.js'
 import { connect, type Client } from '../../client/node.js'
 import { spawnCli, stopAll, tempDir, type ServingCli } from '../cli/helpers.js'
+import { LEDGER } from '../helpers.js'
 
 const ROUNDS = Number(process.env.CRASH_ROUNDS ?? 8)
 const CLIENTS = 6
 
-// Each call bumps /counter and writes one file of its own, so both the log and the drive move.
-const LEDGER = `
-const fs = System.files
-exports.add = async function (client) {
-  var n = 0
-  try { n = await fs.readFile('/counter', 'json') } catch (e) { if (e.name !== 'NotFoundError') throw e }
-  n++
-  await fs.writeFile('/counter', n)
-  await fs.writeFile('/calls/' + n + '.json', { n: n, client: client })
-  return n
-}
-`
 
 const test = suite('crash safety')
 test.after(stopAll)
@@ -112,8 +101,9 @@ test(`${ROUNDS} rounds of SIGKILL under ${CLIENTS} concurrent clients lose no ac
       acked.add(n)
     }
     const recovered = /Recovered (\d+)/.exec(host.stderr())?.[1] ?? '0'
+    const completed = /Completed the call log with (\d+)/.exec(host.stderr())?.[1] ?? '0'
     assert.not.match(host.stderr(), /outside the log/, `round ${round}: no change outside the log at start-up: ${host.stderr()}`)
-    report.push(`round ${round}: killed after ${delay} ms, ${results.length} acknowledged, ${recovered} recovered at start`)
+    report.push(`round ${round}: killed after ${delay} ms, ${results.length} acknowledged, ${recovered} recovered and ${completed} completed from the journal at start`)
   }
 
   // One last start recovers whatever the last kill left, then a clean stop.

@@ -51,7 +51,7 @@ async function until (explorer: Explorer, ok: (s: any) => boolean, what: string)
 async function explore (ctx: Ctx): Promise<Explorer> {
   ctx.explorer = new Explorer({ target: ctx.served!.address, verify: { confirmMs: 300, pollMs: 200 } })
   await ctx.explorer.listen()
-  ctx.explorer.follow(await openRemote(ctx.served!.address))
+  ctx.explorer.follow(await openRemote(ctx.served!.address, { fetch: 'replicate' })) // the explorer follows by replication, as explore does
   return ctx.explorer
 }
 

@@ -24,6 +24,7 @@ test('a signed call replayed after a restart is refused with -32002, from the co
     const first = await service.call('increment', [], { caller: null, auth }, {})
     assert.equal(first, { result: 1 }, 'the signed call runs')
     for (let i = 0; i < 5; i++) await service.call('increment', [], { caller: null }, {})
+    await host.settled() // the service answers once calls are durable; the log holds them right after
     const logged = host.log.length
     await host.close()
 

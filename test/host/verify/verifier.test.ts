@@ -592,14 +592,14 @@ test('a verifier of a partly replicated log reads the local entries from storage
   }
 })
 
-test('openRemote fetches the log, the drive and its blobs before it returns: verify passes after the host is gone', async (ctx) => {
+test('openRemote over replication fetches the log, the drive and its blobs before it returns: verify passes after the host is gone', async (ctx) => {
   const host = new Host({ source: PERSISTENT, filename: 'script.js', dir: join(ctx.dir, 'host'), warn: () => {}, log: () => {} })
   await host.ready()
   for (let n = 0; n < 30; n++) await host.call('increment')
   await host.call('note', ['a', 'x'.repeat(100_000)]) // a blob of two blocks
   const server = new RpcServer({ service: hostService(host), port: 0, onError: () => {} })
   await server.open()
-  const source = await openRemote(`localhost:${server.port}`)
+  const source = await openRemote(`localhost:${server.port}`, { fetch: 'replicate' })
   try {
     await server.close()
     await host.close()
