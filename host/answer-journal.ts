@@ -5,10 +5,11 @@
 // journaled entry the log lacks (with its file changes) before it serves or replicates anything.
 //
 // Records follow each other from offset 0, each naming the log index of its first entry; a record is read
-// only if its checksum holds and it starts where the one before it ended. Once the cores hold everything
-// the journal does and are synced (the WAL fdatasync and the acknowledged record, acknowledged.ts), the
-// journal starts again at offset 0: what lies after the new records is older, so it starts at a lower
-// index and ends the chain, and a torn write fails its checksum.
+// only if its checksum holds and it starts where the one before it ended (a newer whole record past a break
+// means damage: decodeRecords). Once the cores hold everything the journal does and are synced (the WAL
+// fdatasync and the acknowledged record, acknowledged.ts), the journal starts again at offset 0: what lies
+// after the new records is older, so it starts at a lower index and ends the chain, and a torn write fails
+// its checksum.
 //
 // Record: 'NVJ1' | u32 LE body length | u32 LE crc32 of the body | body.
 // Body: u32 LE header length | header JSON { key, start, entries: [bytes...] } | the entries | the content.
@@ -45,49 +46,72 @@ export function encodeRecord (key: string, record: JournalRecord): Buffer[] {
   return [prefix, ...body.map((part) => Buffer.from(part.buffer, part.byteOffset, part.byteLength))]
 }
 
+type DecodedRecord = { start: number, entries: Buffer[], content: Buffer }
+
 /**
- * The chain of records in `data` for the log with this key: from offset 0, while each record is whole, its
- * checksum holds, it is this log's, and it starts where the previous one ended. `content` is left as one
- * buffer per record (the caller splits it by the sizes its entries name).
+ * The journal as read: the chain of records, and the first whole record found after the chain broke that
+ * is newer than the chain's end. Older records after the chain are normal (left over from before the
+ * journal started again), and so is one torn record at its end (a write cut short, never answered); a newer
+ * whole record means bytes in the middle were damaged, and the answered calls after them would be lost.
  */
-export function decodeRecords (data: Buffer, key: string): Array<{ start: number, entries: Buffer[], content: Buffer }> {
-  const out: Array<{ start: number, entries: Buffer[], content: Buffer }> = []
+export interface JournalChain { records: DecodedRecord[], stray: { offset: number, start: number, entries: number } | null }
+
+/**
+ * Reads `data` for the log with this key: from offset 0, records while each is whole, its checksum holds,
+ * it is this log's, and it starts where the previous one ended. `content` is left as one buffer per record
+ * (the caller splits it by the sizes its entries name).
+ */
+export function decodeRecords (data: Buffer, key: string): JournalChain {
+  const records: DecodedRecord[] = []
   let at = 0
-  while (at + PREFIX <= data.byteLength && data.subarray(at, at + 4).equals(MAGIC)) {
-    const length = data.readUInt32LE(at + 4)
-    const body = data.subarray(at + PREFIX, at + PREFIX + length)
-    if (body.byteLength !== length || length < 4 || crc32(body) !== data.readUInt32LE(at + 8)) break
-    const headerLength = body.readUInt32LE(0)
-    let header: { key?: unknown, start?: unknown, entries?: unknown }
-    try {
-      header = JSON.parse(body.subarray(4, 4 + headerLength).toString('utf8')) as typeof header
-    } catch {
-      break
-    }
-    const sizes = header.entries
-    if (header.key !== key || !Number.isSafeInteger(header.start) || !Array.isArray(sizes) || !sizes.every((n) => Number.isSafeInteger(n) && n >= 0)) break
-    const start = header.start as number
-    const previous = out.at(-1)
-    if (previous !== undefined && start !== previous.start + previous.entries.length) break
-    const entries: Buffer[] = []
-    let offset = 4 + headerLength
-    for (const size of sizes as number[]) {
-      entries.push(body.subarray(offset, offset + size))
-      offset += size
-    }
-    if (offset > body.byteLength) break
-    out.push({ start, entries, content: body.subarray(offset) })
-    at += PREFIX + length
+  for (;;) {
+    const found = recordAt(data, at, key)
+    const previous = records.at(-1)
+    if (found === null || (previous !== undefined && found.record.start !== previous.start + previous.entries.length)) break
+    records.push(found.record)
+    at = found.next
   }
-  return out
+  const end = records.length === 0 ? 0 : records[records.length - 1].start + records[records.length - 1].entries.length
+  for (let offset = data.indexOf(MAGIC, at + 1); offset !== -1; offset = data.indexOf(MAGIC, offset + 1)) {
+    const found = recordAt(data, offset, key)
+    if (found !== null && found.record.start >= end && found.record.entries.length > 0) {
+      return { records, stray: { offset, start: found.record.start, entries: found.record.entries.length } }
+    }
+  }
+  return { records, stray: null }
 }
 
-/** Reads the journal in dir ([] when there is none). */
-export function readJournal (dir: string, key: string): ReturnType<typeof decodeRecords> {
+/** The record at `at` if it is whole, its checksum holds and it is this log's; with the offset after it. */
+function recordAt (data: Buffer, at: number, key: string): { record: DecodedRecord, next: number } | null {
+  if (at + PREFIX > data.byteLength || !data.subarray(at, at + 4).equals(MAGIC)) return null
+  const length = data.readUInt32LE(at + 4)
+  const body = data.subarray(at + PREFIX, at + PREFIX + length)
+  if (body.byteLength !== length || length < 4 || crc32(body) !== data.readUInt32LE(at + 8)) return null
+  const headerLength = body.readUInt32LE(0)
+  let header: { key?: unknown, start?: unknown, entries?: unknown }
+  try {
+    header = JSON.parse(body.subarray(4, 4 + headerLength).toString('utf8')) as typeof header
+  } catch {
+    return null
+  }
+  const sizes = header.entries
+  if (header.key !== key || !Number.isSafeInteger(header.start) || !Array.isArray(sizes) || !sizes.every((n) => Number.isSafeInteger(n) && n >= 0)) return null
+  const entries: Buffer[] = []
+  let offset = 4 + headerLength
+  for (const size of sizes as number[]) {
+    entries.push(body.subarray(offset, offset + size))
+    offset += size
+  }
+  if (offset > body.byteLength) return null
+  return { record: { start: header.start as number, entries, content: body.subarray(offset) }, next: at + PREFIX + length }
+}
+
+/** Reads the journal in dir (no records when there is none). */
+export function readJournal (dir: string, key: string): JournalChain {
   try {
     return decodeRecords(fs.readFileSync(join(dir, JOURNAL_FILE)), key)
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { records: [], stray: null }
     throw err
   }
 }

@@ -103,6 +103,11 @@ export class GroupCommitter {
   private readonly counters = new Map<string, number>()
   /** The log length and files version of everything answered (journaled or in the cores). */
   durable: DurableState
+  /**
+   * Entries this committer knows the log core holds. Counted, not read from the core: a core truncated under
+   * the host (a forging test, a lying host) must not leave settled() waiting for a length that never comes.
+   */
+  private inCores: number
 
   constructor (
     private readonly log: CallLog,
@@ -111,6 +116,7 @@ export class GroupCommitter {
     private readonly durability: Durability
   ) {
     this.durable = { logLength: log.length, filesVersion: drive.version }
+    this.inCores = log.length
   }
 
   /**
@@ -120,6 +126,7 @@ export class GroupCommitter {
    */
   async open (): Promise<void> {
     this.writers = await AtomWriter.open(this.log, this.drive)
+    this.inCores = this.log.length
   }
 
   /**
@@ -134,6 +141,7 @@ export class GroupCommitter {
       from += take
     }
     await this.syncCores()
+    this.inCores = this.log.length
     this.durable = { logLength: this.log.length, filesVersion: this.drive.version }
   }
 
@@ -198,6 +206,7 @@ export class GroupCommitter {
     await (w.logCore as unknown as UserData).setUserData(MEMORY_KEY, Buffer.concat([uint32(memoryStart), uint32(sourceIndex)]))
     await w.atom.flush()
     await this.syncCores()
+    this.inCores = this.log.length
     this.durable = { logLength: this.log.length, filesVersion: this.durable.filesVersion }
     return index
   }
@@ -214,7 +223,7 @@ export class GroupCommitter {
 
   /** Resolves once the cores hold `length` entries, by default every call answered before now (what a verifier must be shown). */
   settled (length = this.durable.logLength): Promise<void> {
-    if (this.failure !== null || this.log.length >= length) return Promise.resolve()
+    if (this.failure !== null || this.inCores >= length) return Promise.resolve()
     const settled = new Promise<void>((resolve) => this.settledWaiters.push({ length, resolve }))
     this.kickCores(true)
     return settled
@@ -293,7 +302,8 @@ export class GroupCommitter {
       return
     }
     this.pending.shift(calls.map((call) => call.changes))
-    const length = this.log.length
+    this.inCores += calls.length
+    const length = this.inCores
     this.settledWaiters = this.settledWaiters.filter((waiter) => {
       if (waiter.length > length) return true
       waiter.resolve()

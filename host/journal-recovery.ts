@@ -3,7 +3,8 @@
 // (commit.ts, complete()) before the host serves or replicates anything.
 // The journal overlaps the log where the cores caught up: there, each journaled entry must be the log's
 // entry at the same index, byte for byte. A journal that starts after the log ends means answered calls
-// are missing (STORE_BEHIND); content that does not hash to what its entry names is damage.
+// are missing (STORE_BEHIND); content that does not hash to what its entry names is damage, and so is a
+// journal whose chain breaks before a whole record of calls the log lacks.
 import { join } from 'node:path'
 import { decodeEntry, type CallEntry, type CallLog } from './call-log.js'
 import type { Answered } from './commit.js'
@@ -16,13 +17,18 @@ import { writeAheadLogs } from './store-problem.js'
 
 /** The journaled calls the log lacks, oldest first, with their file content checked against their entries. */
 export async function journaledCalls (dir: string, log: CallLog): Promise<Answered[]> {
-  const records = readJournal(dir, log.key)
-  if (records.length === 0) return []
+  const { records, stray } = readJournal(dir, log.key)
   const length = log.length
+  const damaged = (detail: string) => HostError.STORE_DAMAGED(dir, { part: 'the answer journal', files: [JOURNAL_FILE], detail })
+  if (stray !== null && stray.start + stray.entries > length) {
+    const last = records.at(-1)
+    const upTo = last === undefined ? 'its first record cannot be read' : `its records break off after entry ${last.start + last.entries.length - 1}`
+    throw damaged(`${upTo}, and a whole record at byte ${stray.offset} beyond holds answered calls ${stray.start}..${stray.start + stray.entries - 1} that the call log lacks`)
+  }
+  if (records.length === 0) return []
   if (records[0].start > length) {
     throw HostError.STORE_BEHIND(dir, `the call log ends at entry ${length}, but the answered calls in ${JOURNAL_FILE} start at entry ${records[0].start}`, writeAheadLogs(join(dir, 'db')))
   }
-  const damaged = (detail: string) => HostError.STORE_DAMAGED(dir, { part: 'the answer journal', files: [JOURNAL_FILE], detail })
   const missing: Answered[] = []
   const overlap: Array<{ index: number, block: Buffer }> = []
   for (const record of records) {

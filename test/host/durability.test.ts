@@ -55,7 +55,7 @@ const isJournal = (e: SyncEvent) => e.op === 'fdatasync' && e.path.endsWith('/JO
 /** The results of the call entries in the journal on disk, by log index. */
 function journaled (dir: string, key: string): Map<number, unknown> {
   const out = new Map<number, unknown>()
-  for (const record of readJournal(dir, key)) {
+  for (const record of readJournal(dir, key).records) {
     record.entries.forEach((block, i) => {
       const entry = decodeEntry(block, record.start + i, key)
       if (entry.type === 'call') out.set(record.start + i, entry.result)
@@ -122,7 +122,7 @@ test('the journal starts again only after the cores hold what it held, on stable
       for (let n = 1; n <= 24; n++) {
         const from = events.length
         await host.call('write', [n], { beforeCores: true })
-        const records = readJournal(ctx.dir, host.callLogKey)
+        const { records } = readJournal(ctx.dir, host.callLogKey)
         const start = records[0].start
         if (start > 1) {
           // Whatever the journal no longer holds, the cores hold durably: the record names at least that much.

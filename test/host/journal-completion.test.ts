@@ -6,12 +6,12 @@
 // journal's, so the kill always lands in that window.
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { writeFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import Corestore from 'corestore'
 import Hyperdrive from 'hyperdrive'
 import { CallLog, LOG_CORE_NAME, type LogEntry } from '../../host/index.js'
-import { readJournal } from '../../host/answer-journal.js'
+import { JOURNAL_FILE, readJournal } from '../../host/answer-journal.js'
 import { connect } from '../../client/node.js'
 import { runCli, spawnCli, stopAll, tempDir } from '../cli/helpers.js'
 import { LEDGER } from '../helpers.js'
@@ -60,13 +60,27 @@ test('SIGKILL after the answers and before the cores are written: start-up compl
   const before = await readStore(dir)
   assert.equal(before.entries.map((e) => e.type), ['init'], 'the call log holds none of the answered calls yet')
   assert.equal(before.files, [], 'nor does the files archive')
-  const journaled = readJournal(dir, held.logKey).reduce((n, record) => n + record.entries.length, 0)
+  const journaled = readJournal(dir, held.logKey).records.reduce((n, record) => n + record.entries.length, 0)
   assert.is(journaled, answered.length, 'the journal holds every answered call')
   const stopped = await runCli(['verify', '--dir', dir, '--json'], { timeoutMs: 60_000 })
   assert.is(stopped.code, 0, stopped.stdout + stopped.stderr)
   const partial = JSON.parse(stopped.stdout) as { ok: boolean, entries: number, warnings: string[] }
   assert.is(partial.entries, 1, 'verify --dir checks the log as it is')
   assert.ok(partial.warnings.some((w) => w.includes(`holds ${answered.length} answered call(s) after the call log's last entry`)), `and says the journal holds the rest: ${partial.warnings.join(' | ')}`)
+
+  // A damaged byte early in the journal must not quietly drop the answered calls recorded after it.
+  const journalPath = join(dir, JOURNAL_FILE)
+  const journalBytes = await readFile(journalPath)
+  assert.ok(readJournal(dir, held.logKey).records.length > 1, 'the calls went into several records')
+  const damagedCopy = Buffer.from(journalBytes)
+  damagedCopy[40] ^= 0x20
+  await writeFile(journalPath, damagedCopy)
+  const refused = await runCli(['exec', script, '--port', '0', '--dir', dir], { cwd, timeoutMs: 60_000 })
+  assert.is(refused.code, 1, refused.stdout + refused.stderr)
+  assert.match(refused.stderr, /damaged: the answer journal \(JOURNAL\)/)
+  assert.match(refused.stderr, /restore it from a backup/)
+  assert.equal((await readStore(dir)).entries.map((e) => e.type), ['init'], 'the refused start wrote nothing')
+  await writeFile(journalPath, journalBytes)
 
   const host = await spawnCli(['exec', script, '--port', '0', '--dir', dir], { cwd })
   assert.match(host.stderr(), new RegExp(`Completed the call log with ${answered.length} answered call`), 'start-up says what it completed')
