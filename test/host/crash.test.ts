@@ -16,7 +16,7 @@ import { connect, type Client } from '../../client/node.js'
 import { spawnCli, stopAll, tempDir, type ServingCli } from '../cli/helpers.js'
 import { LEDGER } from '../helpers.js'
 
-const ROUNDS = Number(process.env.CRASH_ROUNDS ?? 8)
+const ROUNDS = Number(process.env.CRASH_ROUNDS ?? 5)
 const CLIENTS = 6
 
 
