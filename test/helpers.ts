@@ -33,3 +33,12 @@ exports.add = async function (client) {
   return n
 }
 `
+
+/** Memory and files side by side: `next` changes both; bomb, spin and stall change both and then hit a limit. */
+export const LIMITED = `let n = 0
+const fs = System.files
+exports.next = async () => { n++; await fs.writeFile('/n', n); return n }
+exports.bomb = async () => { n += 100; await fs.writeFile('/n', 'bomb'); const a = []; for (;;) a.push([a.length]) }
+exports.spin = async () => { n += 100; await fs.writeFile('/spin', 'x'); for (;;) {} }
+exports.stall = async () => { n += 100; await fs.writeFile('/stall', 'x'); await System.oracle(() => { for (;;) {} }) }
+`

@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { connect, type Client } from '../../client/node.js'
 import { RpcError } from '../../client/errors.js'
 import { FIXTURES, runCli, spawnCli, stopAll, tempDir, type ServingCli } from './helpers.js'
+import { LIMITED } from '../helpers.js'
 
 const test = suite('memory that survives')
 test.after.each(stopAll)
@@ -101,14 +102,8 @@ async function killedMidBurst (): Promise<void> {
   assert.is(report.calls, next, 'the next result is one past the last logged call, no more and no less')
 }
 
-// Memory and files side by side; the other methods change both and then hit a limit.
-const LIMITED = `let n = 0
-const fs = System.files
-exports.next = async () => { n++; await fs.writeFile('/n', n); return n }
-exports.bomb = async () => { n += 100; await fs.writeFile('/n', 'bomb'); const a = []; for (;;) a.push([a.length]) }
-exports.spin = async () => { n += 100; await fs.writeFile('/spin', 'x'); for (;;) {} }
-exports.stall = async () => { n += 100; await fs.writeFile('/stall', 'x'); await System.oracle(() => { for (;;) {} }) }
-exports.files = async () => (await fs.readdir('/')).sort()
+// LIMITED (test/helpers.ts), and two methods that read the files.
+const LIMITED_FILES = LIMITED + `exports.files = async () => (await fs.readdir('/')).sort()
 exports.file = async () => fs.readFile('/n')
 `
 
@@ -125,7 +120,7 @@ async function limitHit (call: () => Promise<unknown>): Promise<string> {
 async function limitsLeaveNoTrace (): Promise<void> {
   const cwd = await tempDir()
   const script = join(cwd, 'limited.js')
-  await writeFile(script, LIMITED)
+  await writeFile(script, LIMITED_FILES)
   const dir = join(cwd, 'limited')
   const args = ['exec', script, '--port', '0', '--dir', dir, '--gas', '200', '--memory', '4', '--timeout', '1']
   const host = await spawnCli(args, { cwd })

@@ -19,7 +19,7 @@ import { LogVerifier, openRemote, verifyLog, type VerifyOptions, type VerifyRepo
 import { signedPayload } from '../../../client/wire.js'
 import { Host } from '../../../host/host.js'
 import { hostService, RpcServer } from '../../../host/rpc/index.js'
-import { PERSISTENT_COUNTER } from '../../helpers.js'
+import { LIMITED, PERSISTENT_COUNTER } from '../../helpers.js'
 
 const COUNTER = 'let i = 0\nexports.increment = function () { i++; return i }\n'
 const PERSISTENT = PERSISTENT_COUNTER + `exports.note = async (name, text) => { await fs.writeFile('/notes/' + name, text); return name }
@@ -277,14 +277,6 @@ test('a restart that says it restored the memory under other limits is caught at
   assert.match(d.message, `gas ${LIMITS.gas * 2}`)
 })
 
-// In-memory and file state side by side, and calls that change both and then hit a limit.
-const LIMITED = `let n = 0
-const fs = System.files
-exports.next = async () => { n++; await fs.writeFile('/n', n); return n }
-exports.bomb = async () => { n += 100; await fs.writeFile('/n', 'bomb'); const a = []; for (;;) a.push([a.length]) }
-exports.spin = async () => { n += 100; await fs.writeFile('/spin', 'x'); for (;;) {} }
-exports.stall = async () => { n += 100; await fs.writeFile('/stall', 'x'); await System.oracle(() => { for (;;) {} }) }
-`
 // The deadline is long enough that a memory bomb on a busy machine runs out of memory first.
 const TIGHT: Limits = { gas: 200, memory: 4 * 1024 * 1024, timeoutMs: 3000 }
 
