@@ -19,6 +19,7 @@ import { asLogged, hadNoEffect, HostError, logChanges, sha256Hex, toCallRecord, 
 import { AuthChecker } from './auth.js'
 import { compareChanges, compareFinalFiles, driveChanges } from './differences.js'
 import { compareDriveHistory, DriveHistory } from './drive-history.js'
+import { replayWindow } from './call-window.js'
 import { ReplayFiles } from './replay-files.js'
 import { describe, filesFields, sourceHashMismatch, summary, unloggedChanges, type Found, type VerifyDivergence, type VerifyReport } from './report.js'
 
@@ -35,6 +36,8 @@ export interface VerifyOptions {
 }
 
 const PROGRESS_EVERY = 256
+/** Calls replayed together at most (call-window.ts). */
+const WINDOW = 256
 const EMPTY_DRIVE_VERSION = 1 // an empty Hyperdrive reports version 1 (drive-files.ts)
 
 /**
@@ -83,18 +86,49 @@ export class LogVerifier {
       await this.drive.ready()
       if (this.log.length === 0) throw HostError.NOT_A_NODEVMS_LOG(this.log.key, 0, 'missing: the core is empty')
       const total = this.log.length
-      for await (const entry of this.log.read(this.index, total)) {
-        const found = await this.checked(entry, this.index)
-        if (found !== null) {
-          this.diverged = describe(entry, this.index, found)
-          this.options.onEntry?.(this.index, entry, this.diverged)
-          return this.report(this.diverged)
-        }
+      // Calls that log no file changes wait in `window` and are replayed together (call-window.ts).
+      const window: CallEntry[] = []
+      const found = (entry: LogEntry, found: Found) => {
+        this.diverged = describe(entry, this.index, found)
+        this.options.onEntry?.(this.index, entry, this.diverged)
+        return this.report(this.diverged)
+      }
+      const passed = (entry: LogEntry) => {
         this.options.onEntry?.(this.index, entry, null)
         this.index++
         if (this.index % PROGRESS_EVERY === 0) this.options.onProgress?.(this.index, total)
       }
-      return this.report()
+      const flush = async (): Promise<VerifyReport | null> => {
+        if (window.length === 0) return null
+        const batch = window.splice(0)
+        const wrong = await this.checkedWindow(batch)
+        for (let i = 0; i < batch.length; i++) {
+          if (wrong?.offset === i) return found(batch[i], wrong.found)
+          passed(batch[i])
+        }
+        return null
+      }
+      for await (const entry of this.log.read(this.index, total)) {
+        const index = this.index + window.length
+        if (this.joinsWindow(entry)) {
+          const denied = this.auth.check(entry, index)
+          if (denied === null) {
+            window.push(entry)
+            if (window.length < WINDOW) continue
+            const stopped = await flush()
+            if (stopped !== null) return stopped
+            continue
+          }
+          const stopped = await flush()
+          return stopped ?? found(entry, { field: 'auth', ...denied })
+        }
+        const stopped = await flush()
+        if (stopped !== null) return stopped
+        const wrong = await this.checked(entry, this.index)
+        if (wrong !== null) return found(entry, wrong)
+        passed(entry)
+      }
+      return await flush() ?? this.report()
     } finally {
       this.running = false
       this.ms += performance.now() - started
@@ -150,6 +184,29 @@ export class LogVerifier {
   private async checked (entry: LogEntry, index: number): Promise<Found | null> {
     try {
       return await this.step(entry, index)
+    } catch (err) {
+      this.broken = err
+      throw err
+    }
+  }
+
+  /**
+   * Whether a call can be replayed with others: it logs no file changes, had an effect (a limit-hit call is not
+   * run), and sits at the files version and state root the verifier is at. Anything else is checked on its own.
+   */
+  private joinsWindow (entry: LogEntry): entry is CallEntry {
+    return entry.type === 'call' && this.engine !== null && entry.changes.length === 0 && !hadNoEffect(entry) &&
+      entry.filesVersion === this.filesVersion && entry.stateRoot === this.files.root.digest()
+  }
+
+  /** replayWindow(), marking the verifier broken when it throws midway. */
+  private async checkedWindow (entries: CallEntry[]): Promise<{ offset: number, found: Found } | null> {
+    try {
+      const wrong = await replayWindow(this.engine!, this.files, entries, this.index)
+      const right = wrong === null ? entries : entries.slice(0, wrong.offset)
+      this.counts.calls += right.length
+      for (const entry of right) this.counts.oracles += entry.oracles.length
+      return wrong
     } catch (err) {
       this.broken = err
       throw err

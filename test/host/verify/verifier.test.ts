@@ -353,6 +353,26 @@ test('a wrong result is caught at its entry, with method, caller, expected and a
   assert.is(d.actual, 42, 'actual: what the log says')
 })
 
+test('calls that log no file changes are replayed together, and a wrong one deep in a long run is still named at its entry', async (ctx) => {
+  await ctx.host.init(COUNTER)
+  for (let i = 1; i <= 700; i++) await ctx.host.call('increment', [], i === 450 ? { tamper: (e) => { e.result = -1 } } : {})
+  const seen: number[] = []
+  const d = diverges(await verifyLog(ctx.host.log, ctx.host.drive, { onEntry: (index, _, wrong) => { if (wrong === null) seen.push(index) } }), 450, 'result')
+  assert.is(d.expected, 450)
+  assert.equal(seen, Array.from({ length: 450 }, (_, i) => i), 'every entry before it was reported right, in order, and none after')
+})
+
+test('a write hidden in a run of calls that log no file changes is caught, naming the run and the path', async (ctx) => {
+  await ctx.host.init(`exports.read = () => 1
+exports.sneaky = async () => { await System.files.writeFile('/taken', 'yes'); return 2 }`)
+  for (let i = 0; i < 4; i++) await ctx.host.call('read')
+  await ctx.host.call('sneaky', [], { changes: () => [] })
+  for (let i = 0; i < 4; i++) await ctx.host.call('read')
+  const d = diverges(await verify(ctx), 1, 'changes')
+  assert.equal(d.paths, ['/taken'])
+  assert.match(d.message, 'entries 1..9')
+})
+
 test('a wrong oracle value is caught: the replay with it gives another result', async (ctx) => {
   await ctx.host.init(ORACLE)
   await ctx.host.call('roll')
