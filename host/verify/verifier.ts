@@ -13,13 +13,13 @@
 // a restart that restored the script's memory, and replaced by a fresh one at every other lifecycle entry.
 
 import type Hyperdrive from 'hyperdrive'
-import { compareRecords, createEngine, ENGINE_NAME, ENGINE_VERSION, wasmSha256 } from '../../engine/index.js'
-import type { CallRecord, Engine } from '../../engine/index.js'
-import { asLogged, hadNoEffect, HostError, logChanges, sha256Hex, toCallRecord, type CallEntry, type CallLog, type Change, type EngineInfo, type Limits, type LogEntry, type RestartEntry, type UpgradeEntry } from '../index.js'
+import { createEngine, ENGINE_NAME, ENGINE_VERSION, wasmSha256 } from '../../engine/index.js'
+import type { Engine } from '../../engine/index.js'
+import { hadNoEffect, HostError, logChanges, sha256Hex, toCallRecord, type CallEntry, type CallLog, type Change, type EngineInfo, type Limits, type LogEntry, type RestartEntry, type UpgradeEntry } from '../index.js'
 import { AuthChecker } from './auth.js'
 import { compareChanges, compareFinalFiles, driveChanges } from './differences.js'
 import { compareDriveHistory, DriveHistory } from './drive-history.js'
-import { replayWindow } from './call-window.js'
+import { recordFinding, replayWindow } from './call-window.js'
 import { ReplayFiles } from './replay-files.js'
 import { describe, filesFields, sourceHashMismatch, summary, unloggedChanges, type Found, type VerifyDivergence, type VerifyReport } from './report.js'
 
@@ -110,17 +110,13 @@ export class LogVerifier {
       }
       for await (const entry of this.log.read(this.index, total)) {
         const index = this.index + window.length
-        if (this.joinsWindow(entry)) {
-          const denied = this.auth.check(entry, index)
-          if (denied === null) {
-            window.push(entry)
-            if (window.length < WINDOW) continue
-            const stopped = await flush()
-            if (stopped !== null) return stopped
-            continue
-          }
+        // A denied call goes on alone: call() checks it again (a denial changes no counter) and names it.
+        if (this.joinsWindow(entry) && this.auth.check(entry, index) === null) {
+          window.push(entry)
+          if (window.length < WINDOW) continue
           const stopped = await flush()
-          return stopped ?? found(entry, { field: 'auth', ...denied })
+          if (stopped !== null) return stopped
+          continue
         }
         const stopped = await flush()
         if (stopped !== null) return stopped
@@ -182,8 +178,13 @@ export class LogVerifier {
 
   /** step(), marking the verifier broken when it throws midway through an entry. */
   private async checked (entry: LogEntry, index: number): Promise<Found | null> {
+    return await this.guarded(() => this.step(entry, index))
+  }
+
+  /** Runs a check, marking the verifier broken when it throws midway (the replay's state is then unknown). */
+  private async guarded<T> (check: () => Promise<T>): Promise<T> {
     try {
-      return await this.step(entry, index)
+      return await check()
     } catch (err) {
       this.broken = err
       throw err
@@ -199,18 +200,15 @@ export class LogVerifier {
       entry.filesVersion === this.filesVersion && entry.stateRoot === this.files.root.digest()
   }
 
-  /** replayWindow(), marking the verifier broken when it throws midway. */
   private async checkedWindow (entries: CallEntry[]): Promise<{ offset: number, found: Found } | null> {
-    try {
-      const wrong = await replayWindow(this.engine!, this.files, entries, this.index)
-      const right = wrong === null ? entries : entries.slice(0, wrong.offset)
-      this.counts.calls += right.length
-      for (const entry of right) this.counts.oracles += entry.oracles.length
-      return wrong
-    } catch (err) {
-      this.broken = err
-      throw err
-    }
+    const wrong = await this.guarded(() => replayWindow(this.engine!, this.files, entries, this.index))
+    this.countCalls(wrong === null ? entries : entries.slice(0, wrong.offset))
+    return wrong
+  }
+
+  private countCalls (entries: readonly CallEntry[]): void {
+    this.counts.calls += entries.length
+    for (const entry of entries) this.counts.oracles += entry.oracles.length
   }
 
   private async step (entry: LogEntry, index: number): Promise<Found | null> {
@@ -303,18 +301,12 @@ export class LogVerifier {
     if (problem !== null) return problem
 
     const expected = toCallRecord(entry)
-    let actual: CallRecord
     this.files.begin()
-    try {
-      actual = asLogged(await this.engine.call(entry.method, entry.args, { caller: entry.caller, replay: expected }))
-    } catch (err) {
+    const [outcome] = await Promise.allSettled([this.engine.call(entry.method, entry.args, { caller: entry.caller, replay: expected })])
+    const wrong = recordFinding(outcome, expected)
+    if (wrong !== null) {
       this.files.discard()
-      return { field: 'error', expected: { name: (err as Error).name, message: (err as Error).message }, actual: expected.error ?? null, message: 'the engine failed while replaying the call' }
-    }
-    const diff = compareRecords(actual, expected) // expected: the replay's value; actual: the log's
-    if (diff !== null) {
-      this.files.discard()
-      return { ...diff, message: `the log records another ${diff.field} than the replay gives` }
+      return wrong
     }
     const changes = await this.files.commit()
     const changed = compareChanges(entry.changes, changes)
@@ -329,8 +321,7 @@ export class LogVerifier {
     const root = this.rootCheck(entry.stateRoot)
     if (root !== null) return root
     this.filesVersion = after
-    this.counts.calls++
-    this.counts.oracles += entry.oracles.length
+    this.countCalls([entry])
     return null
   }
 
