@@ -126,7 +126,16 @@ export class GroupCommitter {
    */
   async open (): Promise<void> {
     this.writers = await AtomWriter.open(this.log, this.drive)
+    this.caughtUp()
+  }
+
+  /**
+   * The cores hold everything and nothing is in flight (after recovery, completion or a lifecycle entry): what
+   * is durable and what the cores hold are then read from the cores themselves.
+   */
+  private caughtUp (): void {
     this.inCores = this.log.length
+    this.durable = { logLength: this.log.length, filesVersion: this.drive.version }
   }
 
   /**
@@ -141,8 +150,7 @@ export class GroupCommitter {
       from += take
     }
     await this.syncCores()
-    this.inCores = this.log.length
-    this.durable = { logLength: this.log.length, filesVersion: this.drive.version }
+    this.caughtUp()
   }
 
   /**
@@ -206,12 +214,9 @@ export class GroupCommitter {
     await (w.logCore as unknown as UserData).setUserData(MEMORY_KEY, Buffer.concat([uint32(memoryStart), uint32(sourceIndex)]))
     await w.atom.flush()
     await this.syncCores()
-    this.inCores = this.log.length
-    this.durable = { logLength: this.log.length, filesVersion: this.durable.filesVersion }
+    this.caughtUp()
     return index
   }
-
-  get failed (): Error | null { return this.failure }
 
   /** Resolves once no group is being journaled and the cores hold every answered call (or the committer failed). */
   async idle (): Promise<void> {

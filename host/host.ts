@@ -241,8 +241,6 @@ export class Host {
       changes.forEach(([path], i) => this.root.set(path, previous[i]))
       const logged = this.submit(tooLarge(entry, block.byteLength, before), context, ms, false)
       await logged.durable
-      // The rollback may replay the log up to the discarded call: the cores must hold it, not only the journal.
-      await this.committer.settled(this.nextIndex)
       await memory.rollBack(this.nextIndex)
       return logged
     }

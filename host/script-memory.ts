@@ -144,10 +144,11 @@ export class ScriptMemory {
   /**
    * After a call the host logged as having no effect, though the engine kept its effects: the memory the log
    * says (the newest checkpoint and the calls since it, up to `length`, the discarded call's entry included).
-   * The discarded call's entry must be durable before this runs.
+   * The discarded call's entry must be durable before this runs; the replay waits for the log's core to hold it.
    */
   async rollBack (length: number): Promise<ReplayCount> {
     await this.writing
+    await this.options.inLog(length)
     const old = this.current
     this.current = null
     await old?.close().catch(() => {})

@@ -332,6 +332,7 @@ async function expectRecovered (dir: string, entry: CallEntry): Promise<void> {
   assert.is(again.report.recovered, 1, 'one call was recovered')
   assert.is((await again.drive.get('/calls/99.json'))?.toString(), '{"n":99,"note":"recovered"}', 'its change is on the drive')
   assert.is(again.drive.version, entry.filesVersion, 'the drive is at the recovered entry\'s version')
+  assert.is(again.handshakeInfo().filesVersion, entry.filesVersion, 'and the handshake says so before any call')
   assert.equal((await again.call('add')).result, { n: 2, calls: 1 }, 'the script did not run for the recovered call (counter unchanged)')
   assert.ok(warnings.some((w) => /Recovered 1/.test(w)), 'recovery is reported')
   assert.not.ok(warnings.some((w) => /outside the log/.test(w)), 'and it is not mistaken for a change outside the log')
