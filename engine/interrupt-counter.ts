@@ -2,8 +2,7 @@
 // runs down from 10000. That counter is not exposed, so its offset in JSContext is found once per
 // process (wasm-probe.ts), by watching which word is reset to 10000 at every poll and counts down
 // between polls. Writing it at the start of each call makes gas independent of earlier calls.
-import type { QuickJSContext, QuickJSWASMModule } from 'quickjs-emscripten'
-import { memoryOf } from './wasm.js'
+import type { QuickJSContext } from 'quickjs-emscripten'
 
 export const INTERRUPT_COUNTER_INIT = 10000
 
@@ -11,10 +10,6 @@ export const INTERRUPT_COUNTER_INIT = 10000
 export class HeapWords {
   private view: Int32Array | null = null
   constructor (readonly memory: WebAssembly.Memory) {}
-
-  static of (qjs: QuickJSWASMModule): HeapWords {
-    return new HeapWords(memoryOf(qjs))
-  }
 
   private words (): Int32Array {
     if (this.view === null || this.view.buffer !== this.memory.buffer) this.view = new Int32Array(this.memory.buffer)

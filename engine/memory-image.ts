@@ -31,10 +31,6 @@ export class MemoryImage {
     return new MemoryImage(breakAt, regions)
   }
 
-  get byteLength (): number {
-    return this.regions.reduce((n, r) => n + r.bytes.byteLength, 0)
-  }
-
   /**
    * Puts the memory back as it was. What the allocator used after the image was taken is zeroed, as
    * in an instance that never went past the image's break; the cold stack is never touched by a call.

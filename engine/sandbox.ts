@@ -48,7 +48,7 @@ export class Sandbox {
   /** An engine at a checkpoint (checkpoint-file.ts has checked where it comes from). Throws CHECKPOINT_REFUSED. */
   static restore (prepared: Prepared, source: string, options: LoadOptions, log: Bridge['log'], image: RuntimeImage): Sandbox {
     const sandbox = new Sandbox(source, options, log)
-    sandbox.runtime = ScriptRuntime.restore(prepared, source, options, sandbox.runner.meter, sandbox.bridge, image)
+    sandbox.runtime = ScriptRuntime.restore(prepared, options, sandbox.runner.meter, sandbox.bridge, image)
     sandbox.checkpoint = image
     return sandbox
   }
@@ -126,7 +126,7 @@ export class Sandbox {
     const checkpoint = this.checkpoint!
     this.rollbackDue = null
     try {
-      if (fault) this.runtime = ScriptRuntime.restore(await prepare(), this.source, this.options, this.runner.meter, this.bridge, checkpoint)
+      if (fault) this.runtime = ScriptRuntime.restore(await prepare(), this.options, this.runner.meter, this.bridge, checkpoint)
       else this.runtime.rewind(checkpoint)
     } catch (err) {
       this.broken = EngineError.ROLLBACK_FAILED(`the checkpoint could not be put back (${(err as Error).message})`)

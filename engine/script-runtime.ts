@@ -66,7 +66,6 @@ export class ScriptRuntime {
     readonly counter: InterruptCounter,
     private readonly api: Record<GuestEntry, QuickJSHandle>,
     readonly methods: string[],
-    readonly source: string,
     /** An argument array of two slots in the WASM heap, reused by every call into the guest. */
     private readonly argv: number,
     private readonly probes: WasmProbes,
@@ -78,7 +77,7 @@ export class ScriptRuntime {
 
   /** Installs the prelude in a prepared instance and loads the script (its top level run under gas). */
   static load (prepared: Prepared, source: string, options: LoadOptions, meter: Meter, bridge: Bridge): ScriptRuntime {
-    return ScriptRuntime.open(prepared, source, options, meter, bridge, null)
+    return ScriptRuntime.open(prepared, options, meter, bridge, { source })
   }
 
   /**
@@ -86,11 +85,12 @@ export class ScriptRuntime {
    * leave every pointer this side holds where the checkpointed engine had it, then its memory.
    * A pointer that does not match means another build or other steps: CHECKPOINT_REFUSED.
    */
-  static restore (prepared: Prepared, source: string, options: LoadOptions, meter: Meter, bridge: Bridge, image: RuntimeImage): ScriptRuntime {
-    return ScriptRuntime.open(prepared, source, options, meter, bridge, image)
+  static restore (prepared: Prepared, options: LoadOptions, meter: Meter, bridge: Bridge, image: RuntimeImage): ScriptRuntime {
+    return ScriptRuntime.open(prepared, options, meter, bridge, { image })
   }
 
-  private static open (prepared: Prepared, source: string, options: LoadOptions, meter: Meter, bridge: Bridge, image: RuntimeImage | null): ScriptRuntime {
+  /** An instance with the script loaded from its source, or put back from an image of one. */
+  private static open (prepared: Prepared, options: LoadOptions, meter: Meter, bridge: Bridge, start: { source: string } | { image: RuntimeImage }): ScriptRuntime {
     const { qjs, rt, ctx, factory } = prepared
     const probes = wasmProbes()
     if (probes === null) throw new Error('the QuickJS build has not been probed in this thread')
@@ -107,19 +107,20 @@ export class ScriptRuntime {
       const api = {} as Record<GuestEntry, QuickJSHandle>
       for (const name of GUEST_ENTRIES) owned.push(api[name] = ctx.getProp(exported, name))
       exported.dispose()
-      if (image !== null) {
+      if ('image' in start) {
+        const { image } = start
         const mismatch = differingPointer(image.pointers, rt, ctx, api)
         if (mismatch !== null) throw EngineError.CHECKPOINT_REFUSED(`its ${mismatch} is not where this engine puts it (another build, or other start-up steps)`)
         image.memory.restoreInto(memory, probes)
-        const runtime = new ScriptRuntime(rt, ctx, heap, counter, api, image.methods, source, image.pointers.argv, probes, qjs)
+        const runtime = new ScriptRuntime(rt, ctx, heap, counter, api, image.methods, image.pointers.argv, probes, qjs)
         runtime.resumeAt(image.pointers)
         return runtime
       }
       meter.start(options.gasLimit, options.timeoutMs, undefined)
       counter.reset()
-      const methods = loadScript(ctx, api.load, source, options.filename, meter)
+      const methods = loadScript(ctx, api.load, start.source, options.filename, meter)
       const argv = (ctx as unknown as ContextInternals).module._malloc(8)
-      return new ScriptRuntime(rt, ctx, heap, counter, api, methods, source, argv, probes, qjs)
+      return new ScriptRuntime(rt, ctx, heap, counter, api, methods, argv, probes, qjs)
     } catch (err) {
       for (const h of owned) if (h.alive) h.dispose()
       try { ctx.dispose(); rt.dispose() } catch {}

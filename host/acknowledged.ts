@@ -113,7 +113,7 @@ export async function checkAcknowledged (dir: string, log: Hypercore, drive: Hyp
 export class AcknowledgedWriter {
   private seq = 0
 
-  private constructor (private fd: number, readonly dir: string, last: number) {
+  private constructor (private fd: number, last: number) {
     this.seq = last
   }
 
@@ -123,7 +123,7 @@ export class AcknowledgedWriter {
     const fd = await openOrCreate(join(dir, ACKNOWLEDGED_FILE), Buffer.alloc(2 * SLOT))
     const data = await durableFs.read(fd, 2 * SLOT, 0)
     const seqs = [decodeSlot(data.subarray(0, SLOT)), decodeSlot(data.subarray(SLOT, 2 * SLOT))].map((s) => (s !== null && s !== 'bad' ? s.seq : 0))
-    return new AcknowledgedWriter(fd, dir, Math.max(...seqs))
+    return new AcknowledgedWriter(fd, Math.max(...seqs))
   }
 
   /** Writes the record into the older slot and waits for fdatasync. */

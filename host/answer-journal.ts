@@ -120,7 +120,7 @@ export function readJournal (dir: string, key: string): JournalChain {
 export class AnswerJournal {
   private offset = 0
 
-  private constructor (private fd: number, readonly dir: string, private readonly key: string, private readonly sync: boolean) {}
+  private constructor (private fd: number, private readonly key: string, private readonly sync: boolean) {}
 
   /**
    * Opens (creating and syncing when missing) the journal in dir; writing starts at offset 0. `sync: false`
@@ -128,7 +128,7 @@ export class AnswerJournal {
    */
   static async open (dir: string, key: string, opts: { sync?: boolean } = {}): Promise<AnswerJournal> {
     const fd = await openOrCreate(join(dir, JOURNAL_FILE))
-    return new AnswerJournal(fd, dir, key, opts.sync !== false)
+    return new AnswerJournal(fd, key, opts.sync !== false)
   }
 
   /** Bytes written since the journal last started again. */

@@ -6,6 +6,7 @@
 // the same outcome, so its would-be entry has the same size.
 import type { CallRecord } from '../engine/index.js'
 import type { CallAuth, CallEntry, LogChange } from './call-log.js'
+import { mib } from './errors.js'
 
 /** The largest log entry, in bytes of UTF-8 JSON: Hypercore's largest block (15 MiB). */
 export const MAX_ENTRY_BYTES = 15 * 1024 * 1024
@@ -21,8 +22,14 @@ export function callEntry (record: CallRecord, auth: CallAuth | undefined, chang
   return { type: 'call', ...record, ...(auth !== undefined ? { auth } : {}), changes, filesVersion: at.filesVersion, stateRoot: at.stateRoot }
 }
 
-const jsonBytes = (value: unknown): number => value === undefined ? 0 : Buffer.byteLength(JSON.stringify(value))
-const mib = (bytes: number): string => `${(bytes / 1048576).toFixed(2)} MiB`
+/** Bytes of value's JSON; 0 when it is undefined or not JSON (the engine then refuses it, with its own message). */
+export function jsonBytes (value: unknown): number {
+  try {
+    return Buffer.byteLength(JSON.stringify(value) ?? '')
+  } catch {
+    return 0
+  }
+}
 
 /**
  * The entry logged for a call whose entry would take `bytes`: its outcome replaced by an EntryTooLargeError

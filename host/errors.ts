@@ -3,6 +3,9 @@
 // The client's errors are in client/errors.ts.
 import { AUTH_RPC_CODES } from '../client/wire.js'
 
+/** A byte count as the messages give it. */
+export const mib = (bytes: number): string => `${(bytes / 1048576).toFixed(2)} MiB`
+
 export class HostError extends Error {
   readonly code: string
   rpcCode?: number   // when set, the RPC server answers with this JSON-RPC error code (host/rpc)
@@ -117,19 +120,16 @@ export class HostError extends Error {
 
   /** Refused before it ran (-32012 over RPC), so it has no effect and no log entry. */
   static ARGS_TOO_LARGE (method: string, bytes: number, limit: number): HostError {
-    const mib = (n: number) => `${(n / 1048576).toFixed(2)} MiB`
     return new HostError(`The arguments of ${method} take ${mib(bytes)} of JSON, more than the ${mib(limit)} a call may carry. ` +
       'The call was not run. Send less per call; large data belongs in System.files.', 'ARGS_TOO_LARGE')
   }
 
   static BATCH_TOO_LARGE (bytes: number, limit: number): HostError {
-    const mib = (n: number) => `${(n / 1048576).toFixed(2)} MiB`
     return new HostError(`The replies to this batch's earlier calls already take ${mib(bytes)}, and one batch reply carries at most ${mib(limit)}: ` +
       'this call was not run. Send it again, in another message.', 'BATCH_TOO_LARGE')
   }
 
   static SLOW_READER (unread: number, limit: number): HostError {
-    const mib = (n: number) => `${(n / 1048576).toFixed(2)} MiB`
     return new HostError(`This connection has ${mib(unread)} of replies it has not read (at most ${mib(limit)} may wait): this call was not run. ` +
       'Read the replies before sending more calls.', 'SLOW_READER')
   }

@@ -7,7 +7,7 @@ import { reservedMethodReason } from '../client/wire.js'
 import { DEFAULT_LIMITS, ENGINE_NAME, ENGINE_VERSION, EngineError } from '../engine/index.js'
 import type { LogFn } from '../engine/index.js'
 import { CallLog, encodeOwnEntry, logChanges, type CallAuth, type CallEntry, type Limits, type Mode } from './call-log.js'
-import { callEntry, MAX_ARGS_BYTES, MAX_ENTRY_BYTES, tooLarge, type FilesPoint } from './call-entry.js'
+import { callEntry, jsonBytes, MAX_ARGS_BYTES, MAX_ENTRY_BYTES, tooLarge, type FilesPoint } from './call-entry.js'
 import { AcknowledgedWriter, checkAcknowledged, ACKNOWLEDGED_FILE } from './acknowledged.js'
 import { AnswerJournal } from './answer-journal.js'
 import { GroupCommitter } from './commit.js'
@@ -92,15 +92,6 @@ export type CallOutcome = CallEntry
 
 /** What start-up did, for the CLI to report. `restored` says how the script's memory was restored (null: it started empty). */
 export interface OpenReport { created: boolean, upgraded: boolean, recovered: number, restored: RestoreReport | null, warnings: string[] }
-
-/** Bytes of value's JSON; 0 when it is not JSON (the engine then refuses it, with its own message). */
-function jsonBytes (value: unknown): number {
-  try {
-    return Buffer.byteLength(JSON.stringify(value) ?? '')
-  } catch {
-    return 0
-  }
-}
 
 export class Host {
   readonly dir: string

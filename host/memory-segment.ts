@@ -10,7 +10,6 @@ import { beginsEmptyMemory } from './limit-hit.js'
 export interface MemorySegment {
   /** The newest entry that began with empty memory: the memory is what the entries after it made it. */
   start: number
-  startEntry: LogEntry
   /** The newest init or upgrade entry: the script's source and file name. */
   sourceIndex: number
   source: InitEntry | UpgradeEntry
@@ -28,7 +27,7 @@ export async function readSegment (log: CallLog, lifecycleIndex: number): Promis
     const sourceIndex = data.readUInt32LE(4)
     if (start <= lifecycleIndex && sourceIndex <= start) {
       const [startEntry, source] = await Promise.all([log.get(start), log.get(sourceIndex)])
-      if (beginsEmptyMemory(startEntry) && (source.type === 'init' || source.type === 'upgrade')) return { start, startEntry, sourceIndex, source }
+      if (beginsEmptyMemory(startEntry) && (source.type === 'init' || source.type === 'upgrade')) return { start, sourceIndex, source }
     }
   }
   return await scanSegment(log, lifecycleIndex)
@@ -44,7 +43,7 @@ async function scanSegment (log: CallLog, lifecycleIndex: number): Promise<Memor
       const entry = entries[i]
       if (start === null && beginsEmptyMemory(entry)) start = { index: first + i, entry }
       if (start !== null && (entry.type === 'init' || entry.type === 'upgrade')) {
-        return { start: start.index, startEntry: start.entry, sourceIndex: first + i, source: entry }
+        return { start: start.index, sourceIndex: first + i, source: entry }
       }
     }
   }

@@ -9,11 +9,10 @@
 // change order): each is checked against its hash before it is applied.
 import type Hypercore from 'hypercore'
 import type Hyperdrive from 'hyperdrive'
-import type { CallEntry, CallLog, ContentRef, LogEntry } from './call-log.js'
+import { sameContent, type CallEntry, type CallLog, type ContentRef, type LogEntry } from './call-log.js'
 import { BLOB_BLOCK, LIFECYCLE_KEY } from './commit.js'
 import { applyChanges, type Change } from './drive-files.js'
 import { HostError } from './errors.js'
-import { StateRoot } from './state-root.js'
 import { readWindow } from './block-reader.js'
 
 interface UserData { getUserData (key: string): Promise<Buffer | null> }
@@ -98,15 +97,11 @@ async function loggedContents (drive: Hyperdrive, unapplied: readonly CallEntry[
       const n = blocksOf(content)
       const parts = at >= 0 && blobs !== null ? await readWindow(blobs, at, at + n) : []
       const data = parts.length === n && parts.every((p) => p !== null) ? Buffer.concat(parts as Buffer[]) : null
-      if (data === null || !sameRef(content, data)) throw HostError.FILES_BEHIND_LOG(entry.filesVersion, path, content.sha256)
+      if (data === null || !sameContent(content, data)) throw HostError.FILES_BEHIND_LOG(entry.filesVersion, path, content.sha256)
       changes.push([path, new Uint8Array(data.buffer, data.byteOffset, data.byteLength)])
       at += n
     }
     out.push(changes)
   }
   return out
-}
-
-function sameRef (ref: ContentRef, data: Buffer): boolean {
-  return data.byteLength === ref.size && Buffer.from(StateRoot.hashContent(data)).toString('hex') === ref.sha256
 }
