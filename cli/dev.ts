@@ -12,7 +12,7 @@ import type { Host } from '../host/index.js'
 import type { CallContext, Service } from '../host/rpc/index.js'
 import type { Invocation, Lifetime, ServeCommand } from './command-spec.js'
 import { hostLimits, LISTEN_OPTIONS, readScript, SCRIPT_OPTIONS, scriptFailure, type ExecOptions } from './exec.js'
-import { HostLines } from './host-lines.js'
+import { HostLines, servingLines } from './host-lines.js'
 import { explain } from './output.js'
 import { startReplSession, type ReplSession } from './repl.js'
 
@@ -84,10 +84,7 @@ export async function runDev (script: string, opts: DevOptions, lifetime: Lifeti
     await rm(root, { recursive: true, force: true })
     throw err
   }
-  process.stdout.write(`Serving at ${opts.host}:${server.port}\n`)
-  process.stdout.write(`Serving directory ${host.dir}\n`)
-  process.stdout.write(`Files:    dat://${host.filesKey}\n`)
-  process.stdout.write(`Call log: dat://${host.callLogKey}\n`)
+  process.stdout.write(servingLines(`${opts.host}:${server.port}`, host))
   lines.started(host, filename)
   process.stderr.write(`dev: the directory is thrown away when dev stops; each save of ${filename} starts it again with a fresh log.\n`)
 

@@ -6,7 +6,7 @@ import { DEFAULT_LIMITS, EngineError } from '../engine/index.js'
 import type { OriginPolicy } from '../host/rpc/index.js'
 import type { SwarmHandle } from '../host/swarm/index.js'
 import { count, port, positive, type Invocation, type OptionSpec, type ServeCommand } from './command-spec.js'
-import { HostLines } from './host-lines.js'
+import { HostLines, servingLines } from './host-lines.js'
 import { CliError, printError } from './output.js'
 import { hyperLines, parseBootstrap } from './swarm-options.js'
 
@@ -169,10 +169,7 @@ export async function runExec (script: string, opts: ExecOptions): Promise<() =>
       throw err
     }
   }
-  process.stdout.write(`Serving at ${opts.host}:${server.port}\n`)
-  process.stdout.write(`Serving directory ${dir}\n`)
-  process.stdout.write(`Files:    dat://${host.filesKey}\n`)
-  process.stdout.write(`Call log: dat://${host.callLogKey}\n`)
+  process.stdout.write(servingLines(`${opts.host}:${server.port}`, host))
   lines.started(host, filename, { fresh: opts.fresh === true, upgrade: opts.upgrade === true })
   if (swarm !== null) {
     for (const line of hyperLines(host)) process.stdout.write(line + '\n')

@@ -1,11 +1,17 @@
-// What a serving host (exec, dev) says on stderr: one short line per call, which --quiet turns off, and one
-// line per lifecycle event (how it started, a recovery, a call that hit a limit, the shutdown), which stays.
+// What a serving host (exec, dev) says: its start lines on stdout; on stderr, one short line per call, which
+// --quiet turns off, and one line per lifecycle event (how it started, a recovery, a call that hit a limit,
+// the shutdown), which stays.
 //   call #12 increment() by anonymous: ok in 3 ms
 //   call #13 add() by key 3f9a1c2e…: TypeError in 2 ms
 //   limit: call #14 bomb() by anonymous ran out of memory (OutOfMemoryError); the script's memory is as it was before the call
 import { CallErrorName } from '../engine/index.js'
 import type { CallEntry, Host, LoggedCall, RestoreReport } from '../host/index.js'
 import { dim, red } from './output.js'
+
+/** The four lines a serving host prints on stdout when it starts, in CONTRACT §4's order. */
+export function servingLines (address: string, host: { dir: string, filesKey: string, callLogKey: string }): string {
+  return `Serving at ${address}\nServing directory ${host.dir}\nFiles:    dat://${host.filesKey}\nCall log: dat://${host.callLogKey}\n`
+}
 
 export interface HostLinesOptions {
   /** No line per call (lifecycle lines stay). */

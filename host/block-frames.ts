@@ -20,7 +20,10 @@ export const MAX_FRAME_BYTES = 4 * 1024 * 1024
 export const MAX_REPLY_BYTES = 64 * 1024 * 1024
 
 // flat-tree, the index arithmetic of Hypercore's Merkle tree, resolved through hypercore so both use one copy.
-const hypercoreRequire = createRequire(createRequire(import.meta.url).resolve('hypercore'))
+/** require() as hypercore sees it: its own dependencies and internals, whatever npm hoisted. */
+export const hypercoreRequire = createRequire(createRequire(import.meta.url).resolve('hypercore'))
+/** A length, index or id on the wire: a safe integer, not negative. */
+export const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0
 export const flat = hypercoreRequire('flat-tree') as {
   fullRoots (index: number): number[]
   sibling (index: number): number

@@ -4,7 +4,7 @@
 // it writes nothing, and serves only the cores it names: the call log and the files archive's two cores.
 import type Hypercore from 'hypercore'
 import type { RawData, WebSocket } from 'ws'
-import { flat, encodeReply, readWindow, spans, MAX_FRAME_BLOCKS, MAX_FRAME_BYTES, type BlockReply, type WireNode } from '../index.js'
+import { flat, encodeReply, isCount, readWindow, spans, MAX_FRAME_BLOCKS, MAX_FRAME_BYTES, type BlockReply, type WireNode } from '../index.js'
 
 /** Requests one socket may have waiting; past it the socket is closed (1008). */
 const MAX_WAITING = 16
@@ -19,7 +19,6 @@ interface CoreProofs {
 }
 
 const wire = (node: TreeNode): WireNode => ({ index: node.index, size: node.size, hash: node.hash.toString('hex') })
-const count = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0
 
 /** The root of the tree of `length` blocks above node `index` (which must lie inside it). */
 function rootAbove (index: number, length: number): number {
@@ -60,7 +59,7 @@ export class BlockServer {
     } catch {
       return error(-1, 'a request must be JSON')
     }
-    const id = count(request?.id) ? request.id : -1
+    const id = isCount(request?.id) ? request.id : -1
     if (typeof request.key !== 'string' || !HEX64.test(request.key)) return error(id, '"key" must be a core key, 64 lowercase hex')
     const core = this.cores().find((c) => c.key?.toString('hex') === request.key)
     if (core === undefined) return error(id, `this host serves no core ${request.key}`)
@@ -74,7 +73,7 @@ export class BlockServer {
   }
 
   private async head (id: number, core: Hypercore, from: unknown): Promise<Buffer> {
-    if (from !== undefined && !count(from)) return error(id, '"from" must be a length')
+    if (from !== undefined && !isCount(from)) return error(id, '"from" must be a length')
     const proofs = core as unknown as CoreProofs
     await this.settled()
     const length = core.length // read in the same tick as the proof below, which signs this very length
@@ -93,7 +92,7 @@ export class BlockServer {
 
   private async blocks (id: number, core: Hypercore, request: Record<string, unknown>): Promise<Buffer> {
     const { start, end, length } = request
-    if (!count(start) || !count(end) || !count(length) || start >= end || end > length) return error(id, 'a blocks request needs start < end ≤ length')
+    if (!isCount(start) || !isCount(end) || !isCount(length) || start >= end || end > length) return error(id, 'a blocks request needs start < end ≤ length')
     if (length > core.length) return error(id, `this core has ${core.length} blocks, not ${length}`)
     if (end - start > MAX_FRAME_BLOCKS) return error(id, `at most ${MAX_FRAME_BLOCKS} blocks at once`)
     const read = await readWindow(core, start, end)

@@ -38,9 +38,7 @@ export const equalBytes = (a: Uint8Array | null, b: Uint8Array | null) =>
 export class DifferenceBuilder {
   readonly diff: FilesDifference = { paths: [], count: 0, previews: [] }
   add (path: string, expected: Uint8Array | null, actual: Uint8Array | null): void {
-    this.diff.count++
-    if (this.diff.paths.length < MAX_PATHS) this.diff.paths.push(path)
-    if (this.diff.previews.length < MAX_PREVIEWS) this.diff.previews.push({ path, expected: preview(expected), actual: preview(actual) })
+    this.addPreviews(path, preview(expected), preview(actual))
   }
 
   /** The same, with previews already made (a logged change may name its content by hash only). */

@@ -6,14 +6,12 @@
 // and Hyperdrive use (get, length, fork, update, session, snapshot, close, ...), so the verifier's code runs
 // on it unchanged. There is no write half.
 import { EventEmitter } from 'node:events'
-import { createRequire } from 'node:module'
 import crypto from 'hypercore-crypto'
-import { HostError, MAX_FRAME_BLOCKS, MAX_FRAME_BYTES } from '../index.js'
+import { HostError, hypercoreRequire, isCount, MAX_FRAME_BLOCKS, MAX_FRAME_BYTES } from '../index.js'
 import type { BlockClient, Reply } from './block-client.js'
 import { SignedTree, type Manifest } from './signed-tree.js'
 
 // Hypercore's value encodings (compact-encoding), so get(i, { valueEncoding }) decodes exactly as Hypercore's.
-const hypercoreRequire = createRequire(createRequire(import.meta.url).resolve('hypercore'))
 const c = hypercoreRequire('compact-encoding') as { from (enc: unknown): unknown, decode (enc: unknown, buffer: Buffer): unknown }
 
 /** Frames kept ahead of a sequential reader. */
@@ -24,7 +22,6 @@ const CACHE_BYTES = 16 * 1024 * 1024
 interface Frame { start: number, end: number, blocks: Buffer[], bytes: number, readAhead: boolean, used: number }
 interface InFlight { start: number, end: number, frame: Promise<Frame> }
 
-const count = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0
 
 export class RemoteCore {
   readonly discoveryKey: Buffer
@@ -70,7 +67,7 @@ export class RemoteCore {
   /** Block `index`, checked; fetched on demand. `decode` is Hypercore's valueEncoding, if any. */
   async get (index: number, opts: { valueEncoding?: unknown, wait?: boolean } = {}): Promise<unknown> {
     await this.ready()
-    if (!count(index)) throw new TypeError(`block index ${String(index)} is not an index`)
+    if (!isCount(index)) throw new TypeError(`block index ${String(index)} is not an index`)
     if (index >= this.length) await this.update().catch((err) => { if (opts.wait !== false) throw err })
     if (index >= this.length) {
       if (opts.wait === false) return null
@@ -156,11 +153,11 @@ export class RemoteCore {
   private check ({ header, payload }: Reply, start: number, end: number, tree: SignedTree, readAhead: boolean): Frame {
     if (header.type !== 'blocks') throw HostError.BAD_FRAME(this.what, `a '${String(header.type)}' reply to a blocks request`)
     const { sizes } = header
-    if (header.start !== start || !count(header.end) || header.end <= start || header.end > end) {
+    if (header.start !== start || !isCount(header.end) || header.end <= start || header.end > end) {
       throw HostError.BAD_FRAME(this.what, `blocks ${String(header.start)}..${Number(header.end) - 1} came where blocks ${start}..${end - 1} were asked for`)
     }
     const last = header.end
-    if (!Array.isArray(sizes) || sizes.length !== last - start || !sizes.every(count)) {
+    if (!Array.isArray(sizes) || sizes.length !== last - start || !sizes.every(isCount)) {
       throw HostError.BAD_FRAME(this.what, `the reply for blocks ${start}..${last - 1} does not give each block's size`)
     }
     const total = sizes.reduce((sum: number, n: number) => sum + n, 0)

@@ -7,11 +7,9 @@
 //   - a newer tree extends an older one: same fork, no shorter, and each old root climbs into a new root.
 // Every failure throws a HostError naming what was wrong (BLOCKS_REFUSED for a lie, BAD_FRAME for a reply
 // that is not even well formed); nothing is trusted before it passes.
-import { createRequire } from 'node:module'
 import crypto, { type TreeNode } from 'hypercore-crypto'
-import { flat, HostError, spans, type WireNode } from '../index.js'
+import { flat, HostError, hypercoreRequire, isCount, spans, type WireNode } from '../index.js'
 
-const hypercoreRequire = createRequire(createRequire(import.meta.url).resolve('hypercore'))
 interface Batch { length: number, fork: number, hash (): Buffer, signable (namespace: Buffer): Buffer, signableCompat (noHeader: boolean): Buffer }
 const Verifier = hypercoreRequire('./lib/verifier.js') as {
   new (key: Buffer, manifest: Manifest): { verify (batch: Batch, signature: Buffer): boolean }
@@ -27,12 +25,11 @@ const caps = hypercoreRequire('./lib/caps.js') as {
 export interface Manifest { version: number, allowPatch: boolean, signers: unknown[], prologue: unknown }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
-const count = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0
 const HEX = /^(?:[0-9a-f]{2})*$/
 
 /** Parses one wire node (what = where it was, for the error). */
 function node (value: unknown, what: string, where: string): TreeNode {
-  if (!isRecord(value) || !count(value.index) || !count(value.size) || typeof value.hash !== 'string' || !/^[0-9a-f]{64}$/.test(value.hash)) {
+  if (!isRecord(value) || !isCount(value.index) || !isCount(value.size) || typeof value.hash !== 'string' || !/^[0-9a-f]{64}$/.test(value.hash)) {
     throw HostError.BAD_FRAME(what, `${where} is not a tree node {index, size, hash}`)
   }
   return { index: value.index, size: value.size, hash: Buffer.from(value.hash, 'hex') }
@@ -77,7 +74,7 @@ export class SignedTree {
     const { manifest: manifestHex, length, fork, signature, roots: rawRoots } = reply
     if (reply.key !== key.toString('hex')) throw HostError.BAD_FRAME(what, `a head for core ${String(reply.key)} where ${key.toString('hex')} was asked for`)
     if (typeof manifestHex !== 'string' || !HEX.test(manifestHex)) throw HostError.BAD_FRAME(what, 'the head has no manifest')
-    if (!count(length) || !count(fork)) throw HostError.BAD_FRAME(what, 'the head has no length and fork')
+    if (!isCount(length) || !isCount(fork)) throw HostError.BAD_FRAME(what, 'the head has no length and fork')
     if (typeof signature !== 'string' || !HEX.test(signature)) throw HostError.BAD_FRAME(what, 'the head has no signature')
     let manifest: Manifest
     try {
