@@ -27,9 +27,11 @@ export const exploreCommand: ServeCommand = {
   serve: ({ args: [url], options }: Invocation) => runExplore(url, options as unknown as ExploreOptions)
 }
 
-/** Starts the explorer; resolves once the page is ready. The returned stop() closes it and gives the exit code. */
+/**
+ * Starts the explorer (check() has run); resolves once the page is ready. The returned stop() closes it and
+ * gives the exit code.
+ */
 export async function runExplore (target: string | undefined, opts: ExploreOptions): Promise<() => Promise<number>> {
-  checkTarget(target, opts)
   const what = opts.dir ?? target!
   const { Explorer } = await import('../host/explore/index.js') // here, not at the top: help should not wait for Hypercore
 

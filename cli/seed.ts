@@ -24,19 +24,20 @@ export const seedCommand: ServeCommand = {
   ],
   check ({ args: [key], options }) {
     parseDatKey(key)
-    if (options.dir === undefined) throw CliError.usage('seed needs --dir <dir>: where the mirror keeps its copy of the log and files')
+    if (options.dir === undefined || options.dir === '') throw CliError.usage('seed needs --dir <dir>: where the mirror keeps its copy of the log and files')
     parseBootstrap(options.bootstrap, 'seed')
   },
   serve: ({ args: [key], options }: Invocation) => runSeed(key, options as SeedOptions)
 }
 
-/** Starts the mirror; resolves once it is announced. The returned stop() closes it and gives the exit code. */
-export async function runSeed (target: string | undefined, opts: SeedOptions): Promise<() => Promise<number>> {
-  if (target === undefined) throw CliError.usage('seed needs the call log key: nodevms seed dat://<log key> --dir <dir> --bootstrap HOST:PORT')
+/**
+ * Starts the mirror (check() has run); resolves once it is announced. The returned stop() closes it and
+ * gives the exit code.
+ */
+export async function runSeed (target: string, opts: SeedOptions): Promise<() => Promise<number>> {
   const logKey = parseDatKey(target)
-  if (opts.dir === undefined || opts.dir === '') throw CliError.usage('seed needs --dir <dir>: where the mirror keeps its copy of the log and files')
   const bootstrap = parseBootstrap(opts.bootstrap, 'seed')
-  const dir = resolve(opts.dir)
+  const dir = resolve(opts.dir!)
   const { Mirror } = await import('../host/swarm/index.js') // here, not at the top: help should not wait for Hyperswarm
   const mirror = new Mirror({
     logKey,

@@ -15,12 +15,20 @@ const ROW_NAME_CHARS = 200
 const NAME_CHARS = 4096
 const cut = (text: string, max: number): string => text.length > max ? text.slice(0, max - 1) + '…' : text
 
+// A divergence never changes once found, and the page asks for it every half second: bound it once.
+const bounded = new WeakMap<VerifyDivergence, Divergence>()
+
+/** The divergence cut to sizes a page can show (expected and actual may be logged values of megabytes). */
 export function boundDivergence (d: VerifyDivergence): Divergence {
+  let out = bounded.get(d)
+  if (out !== undefined) return out
   const text = (v: unknown, max = 4096) => typeof v === 'string' ? cut(v, max) : shortJson(v, max)
-  return {
+  out = {
     ...d, method: d.method === null ? null : cut(d.method, NAME_CHARS), caller: d.caller === null ? null : cut(d.caller, NAME_CHARS),
     expected: text(d.expected), actual: text(d.actual), message: cut(d.message, 8192), paths: d.paths?.slice(0, 50).map((p) => cut(p, 1024))
   }
+  bounded.set(d, out)
+  return out
 }
 
 export function entryRow (entry: LogEntry, index: number, status: EntryStatus): Row {
