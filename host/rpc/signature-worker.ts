@@ -1,9 +1,12 @@
 // A signature worker (signature-pool.ts): checks batches of signed calls off the main thread. A batch is the
-// JSON text of [[method, params, counter, pubkey hex, signature hex], ...] for one call log; each call is
-// checked by signatureCovers (host/call-signature.ts), the same check the main thread makes. The answer is
-// one byte per call (1: the signature covers the call), in order.
+// JSON text of [[method, params, counter, pubkey hex, signature hex], ...] for one call log; for each call the
+// worker builds the signed payload (client/wire.ts: canonical JSON) and checks the ed25519 signature, as
+// host/call-signature.ts does on the main thread (the payload rule is shared: signedPayload; the worker
+// imports the wire format, not host/index.ts, so a worker starts without the host's module graph). The
+// answer is one byte per call (1: the signature covers the call), in order.
 import { parentPort, workerData } from 'node:worker_threads'
-import { signatureCovers } from '../call-signature.js'
+import crypto from 'hypercore-crypto'
+import { signedPayload } from '../../client/wire.js'
 
 /** What the pool passes as workerData, so this module does nothing when imported anywhere else. */
 export const SIGNATURE_WORKER = 'nodevms-signature-worker'
@@ -19,7 +22,8 @@ if (parentPort !== null && workerData === SIGNATURE_WORKER) {
     const results = new Uint8Array(list.length)
     for (let i = 0; i < list.length; i++) {
       const [method, params, counter, pubkey, signature] = list[i]
-      results[i] = signatureCovers(logKey, method, params, { pubkey, counter, signature }) ? 1 : 0
+      const payload = signedPayload(logKey, method, params, counter)
+      results[i] = crypto.verify(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength), Buffer.from(signature, 'hex'), Buffer.from(pubkey, 'hex')) ? 1 : 0
     }
     const answer: SignatureResults = { id, results }
     port.postMessage(answer)
