@@ -53,7 +53,7 @@ export class HostLines {
 
   constructor (opts: HostLinesOptions = {}) {
     this.quiet = opts.quiet === true
-    this.write = opts.write ?? ((line) => { process.stderr.write(line + '\n') })
+    this.write = opts.write ?? toStderr
   }
 
   readonly onCall = ({ index, entry, ms }: LoggedCall): void => {
@@ -111,4 +111,25 @@ export class HostLines {
     const plural = (n: number, word: string, words: string) => `${n} ${n === 1 ? word : words}`
     this.write(`Closed: ${plural(this.calls, 'call', 'calls')} logged in this run; the call log has ${plural(this.logLength, 'entry', 'entries')}.`)
   }
+}
+
+/** Lines waiting for writeLines(): the stderr lines of every HostLines in this process, in order. */
+let waiting: string[] = []
+
+function writeLines (): void {
+  if (waiting.length === 0) return
+  const text = waiting.join('\n') + '\n'
+  waiting = []
+  process.stderr.write(text)
+}
+
+/**
+ * A line to stderr, written with the others once the current turn of the event loop ends (or at exit): a busy
+ * host writes a line per call, and one write per group of calls costs far less than one per line.
+ */
+function toStderr (line: string): void {
+  if (waiting.push(line) > 1) return
+  setImmediate(writeLines)
+  if (process.listeners('exit').includes(writeLines)) return
+  process.once('exit', writeLines)
 }

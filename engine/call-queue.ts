@@ -12,8 +12,11 @@ import type { CallRecord } from './types.js'
 
 export type LogFn = (level: 'log' | 'error', message: string) => void
 
-/** A call ready to send: what the worker needs, and the record to fill in from what it answers. */
-export interface PreparedCall { input: CallInput, record: CallRecord }
+/**
+ * A call ready to send: what the worker needs, the record to fill in from what it answers, the files its
+ * requests go to (null: the engine's), and what to tell as soon as it ended.
+ */
+export interface PreparedCall { input: CallInput, record: CallRecord, fs: FileSystem | null, ended?: (record: CallRecord) => void }
 
 interface Pending { resolve (value: unknown): void, reject (err: unknown): void }
 type Job = Pending & ({ call: () => PreparedCall } | { op: () => Promise<unknown> })
@@ -80,13 +83,37 @@ export class CallQueue {
     }
   }
 
-  /** Sends a batch and serves its file requests until the worker has answered for every call in it. */
+  /**
+   * Sends a batch and serves its file requests until the worker has answered for every call in it. Each
+   * call's record is handed to its `ended` hook as it arrives, before anything later is served: a file
+   * request comes with the records of the calls that ended before it, and is served with the Files of the
+   * call that made it (the batch's first call without a record).
+   */
   private async run (batch: Sent[]): Promise<void> {
     let done = 0
     let fault: StorageFault | null = null
     const fail = (err: Error) => {
       this.broken ??= err
       for (const sent of batch.slice(done)) sent.reject(this.broken)
+    }
+    /** Takes the records that came; false when the engine cannot go on. */
+    const take = (records: RecordMessage[] | undefined): boolean => {
+      for (const ended of records ?? []) {
+        // The files archive failed under the call: its outcome is not a function of the log,
+        // so the engine must not go on as if it were.
+        if (ended.storageFault === true) { fail(fault?.error ?? new StorageFault('unknown').error); return false }
+        const sent = batch[done++]
+        if (sent === undefined) { fail(new EngineError('The engine\'s worker sent more records than calls. Recreate the engine.', 'ENGINE_PROTOCOL')); return false }
+        const record = fill(sent.prepared.record, ended)
+        try {
+          sent.prepared.ended?.(record)
+        } catch (err) {
+          sent.reject(err)
+          continue
+        }
+        sent.resolve(record)
+      }
+      return true
     }
     try {
       this.worker.send({ t: 'calls', calls: batch.map((s) => s.prepared.input) })
@@ -95,22 +122,18 @@ export class CallQueue {
         const { message } = got
         emitLogs(this.log, message.logs)
         if (message.t === 'records') {
-          for (const ended of message.records) {
-            // The files archive failed under the call: its outcome is not a function of the log,
-            // so the engine must not go on as if it were.
-            if (ended.storageFault === true) return fail(fault?.error ?? new StorageFault('unknown').error)
-            const sent = batch[done++]
-            sent.resolve(fill(sent.prepared.record, ended))
-          }
+          if (!take(message.records)) return
           if (message.stopped !== undefined) return fail(new EngineError(message.stopped.message, message.stopped.code))
           if (message.done) return
           this.worker.send({ t: 'ack' })
         } else if (message.t === 'logs') {
           this.worker.send({ t: 'ack' })
         } else if (message.t === 'file') {
+          if (!take(message.records)) return
+          const fs = batch[done]?.prepared.fs ?? this.fs
           let outcome: FileOutcome | null = null
           try {
-            outcome = await performRequest(this.fs, { name: message.name, args: message.args, data: got.bytes })
+            outcome = await performRequest(fs, { name: message.name, args: message.args, data: got.bytes })
           } catch (err) {
             fault = err instanceof StorageFault ? err : new StorageFault(err)
           }

@@ -110,9 +110,10 @@ export class CallerEndpoint extends Endpoint {
   /**
    * The worker's next message; null once the channel is closed (the worker exited). With `hold`, the
    * process stays alive while it waits (Atomics.waitAsync alone does not keep the event loop alive).
+   * `patient`: the thread has other work (a server's sockets and disk), so it neither spins nor blocks.
    */
-  async receive (hold = true): Promise<Message | null> {
-    if (!this.spin(CALLER_SPIN_MS) && !this.block(CALLER_BLOCK_MS)) {
+  async receive (hold = true, patient = false): Promise<Message | null> {
+    if (patient ? !this.arrived() : !this.spin(CALLER_SPIN_MS) && !this.block(CALLER_BLOCK_MS)) {
       if (hold) this.handle.ref()
       try {
         while (!this.arrived()) {

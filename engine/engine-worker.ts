@@ -51,6 +51,9 @@ export class EngineWorker {
 
   get alive (): boolean { return this.death === null }
 
+  /** Set while the engine using it wants its thread never to spin or block waiting (see CallerEndpoint.receive). */
+  patient = false
+
   send (message: ToWorker, bytes?: Uint8Array): void {
     if (this.death !== null) throw EngineError.WORKER_DIED(this.death)
     this.endpoint.send(bytes === undefined ? { json: JSON.stringify(message) } : { json: JSON.stringify(message), bytes })
@@ -58,7 +61,7 @@ export class EngineWorker {
 
   /** The worker's next message. With `hold` (the default), the process stays alive while it waits. */
   async receive (hold = true): Promise<Received> {
-    const got: Message | null = await this.endpoint.receive(hold)
+    const got: Message | null = await this.endpoint.receive(hold, this.patient)
     if (got === null) throw EngineError.WORKER_DIED(this.death ?? 'it stopped')
     const message = JSON.parse(got.json) as FromWorker
     if (message.t === 'ready') probes ??= message.probes

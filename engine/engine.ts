@@ -24,6 +24,11 @@ export type { LogFn }
 export interface InternalEngineOptions extends EngineOptions {
   /** Where console.log / console.error go. Default: stderr, prefixed with the file name. */
   log?: LogFn
+  /**
+   * The calling thread has other work while the engine runs (a server): it awaits the worker without spinning
+   * or blocking first. Calls then cost more one at a time and less when they come together (one batch).
+   */
+  patient?: boolean
 }
 
 export class QuickJSEngine implements Engine {
@@ -53,6 +58,7 @@ export class QuickJSEngine implements Engine {
     }
     const log = options.log ?? ((level, message) => process.stderr.write(`[${filename}] ${level === 'error' ? 'error: ' : ''}${message}\n`))
     const worker = await takeWorker()
+    worker.patient = options.patient === true
     let reply: Received
     try {
       worker.send({ t: 'load', source, options: load }, options.checkpoint)
@@ -142,7 +148,7 @@ export class QuickJSEngine implements Engine {
     const byName = argsJson === '[]' && caller === null && record.time === undefined && record.seed === undefined
     const text = byName ? method : `[${JSON.stringify(method)},${argsJson},${JSON.stringify(caller)},${record.time ?? null},${record.seed === undefined ? null : JSON.stringify(record.seed)}]`
     const input = { text, byName, method, replay: replay === undefined ? null : { oracles: replay.oracles ?? [], deadlineGas: replay.deadlineGas } }
-    return { input, record }
+    return { input, record, fs: options.files === undefined ? null : new FileSystem(options.files), ended: options.ended }
   }
 }
 

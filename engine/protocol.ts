@@ -1,7 +1,7 @@
 // The messages between an engine (the caller's side, engine.ts) and its worker (worker.ts), as JSON
 // texts over the channel. The caller sends one message, and the worker answers with one:
 //   load (+ checkpoint bytes) → loaded | failed
-//   calls → (file request → file answer | records (not done) → ack)* → records (done)
+//   calls → (file request (+ records) → file answer | records (not done) → ack)* → records (done)
 //   checkpoint → checkpoint (+ bytes) | failed      stats → stats
 //   close → closed | failed       recycle → ready   log flush → ack
 import type { CallInput } from './call-runner.js'
@@ -48,8 +48,11 @@ export type FromWorker = (
   | { t: 'stats', stats: SandboxStats }
   | { t: 'closed' }
   | { t: 'failed', code: string, message: string }
-  /** A System.files request (binary data travels as the message's bytes). */
-  | { t: 'file', name: string, args: unknown[] }
+  /**
+   * A System.files request (binary data travels as the message's bytes), with the records of the batch's
+   * calls that ended since the last message: the caller takes them first.
+   */
+  | { t: 'file', name: string, args: unknown[], records?: RecordMessage[] }
   | { t: 'logs' }
   /**
    * How calls of the batch ended, in order. Not done: more follow once acknowledged. Stopped: the

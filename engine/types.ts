@@ -57,6 +57,15 @@ export interface CallOptions {
   caller?: string | null
   /** Reuse this record's oracles, time and seed (and deadline position) instead of live ones. */
   replay?: CallRecord
+  /** The Files this call's System.files requests go to, instead of the engine's (createEngine's `files`). */
+  files?: Files
+  /**
+   * Called with the call's record as soon as it is known: before the call's promise resolves, and before
+   * any file request of a later call is served. Calls made back to back run as one batch in the engine;
+   * this lets their caller act on each outcome in order (e.g. give the next call the files this one left)
+   * without waiting for one call before making the next.
+   */
+  ended?: (record: CallRecord) => void
 }
 
 export interface Engine {

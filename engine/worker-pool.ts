@@ -66,6 +66,7 @@ async function waitFor (waiting: Spare[]): Promise<void> {
 
 /** Takes back the worker of a closed engine (or one whose load failed): it becomes a spare, or ends. */
 export async function returnWorker (worker: EngineWorker): Promise<void> {
+  worker.patient = false
   if (!worker.alive || spares.length >= MAX_SPARES) {
     await worker.terminate()
     return

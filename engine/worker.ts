@@ -33,6 +33,8 @@ class EngineThread implements FileBridge {
   private sandbox: Sandbox | null = null
   private logs: LogLine[] = []
   private logChars = 0
+  /** Records of the batch's finished calls not sent yet (they go with its next message). */
+  private unsent: string[] = []
 
   constructor (init: WorkerInit) {
     this.endpoint = new WorkerEndpoint(init.channel)
@@ -101,33 +103,41 @@ class EngineThread implements FileBridge {
    */
   private async calls (calls: CallInput[]): Promise<void> {
     const sandbox = this.sandbox!
-    let records: string[] = []
     let since = performance.now()
     for (let i = 0; i < calls.length; i++) {
-      if (sandbox.broken !== null) return this.sendRecords(records, true, sandbox.broken)
+      if (sandbox.broken !== null) return this.sendRecords(true, sandbox.broken)
       const outcome = sandbox.call(calls[i], this)
-      records.push(recordJson(outcome))
+      this.unsent.push(recordJson(outcome))
       if (i === calls.length - 1 || outcome.storageFault === true) break
       await sandbox.settle()
       if (performance.now() - since >= RECORDS_EVERY_MS) {
-        this.sendRecords(records, false, null)
+        this.sendRecords(false, null)
         const ack = this.receive()
         if (ack.request.t !== 'ack') throw new Error(`expected an ack, got ${ack.request.t}`)
-        records = []
         since = performance.now()
       }
     }
-    this.sendRecords(records, true, null)
+    this.sendRecords(true, null)
     await sandbox.settle()
   }
 
-  private sendRecords (records: string[], done: boolean, stopped: EngineError | null): void {
-    const head: FromWorker = { t: 'records', records: [], done }
-    if (stopped !== null) head.stopped = { code: stopped.code, message: stopped.message }
-    if (this.logs.length > 0) head.logs = this.takeLogs()
-    // (A function, not a string: a '$' in a result must not be read as a replacement pattern.)
-    const json = JSON.stringify(head).replace('"records":[]', () => `"records":[${records.join(',')}]`)
-    this.endpoint.send({ json })
+  private sendRecords (done: boolean, stopped: EngineError | null): void {
+    const message: FromWorker = { t: 'records', records: [], done }
+    if (stopped !== null) message.stopped = { code: stopped.code, message: stopped.message }
+    this.endpoint.send({ json: this.withRecords(message) })
+  }
+
+  /**
+   * The message's JSON with the console lines so far and the unsent records, which travel as the guest's
+   * JSON produced them, never parsed here. They are written first, so nothing the guest wrote elsewhere in
+   * the message can be taken for them.
+   */
+  private withRecords (message: FromWorker): string {
+    if (this.logs.length > 0) message.logs = this.takeLogs()
+    const records = this.unsent
+    this.unsent = []
+    const { records: _, ...rest } = message as FromWorker & { records?: unknown }
+    return `{"records":[${records.join(',')}],${JSON.stringify(rest).slice(1)}`
   }
 
   private exportCheckpoint (): void {
@@ -156,10 +166,14 @@ class EngineThread implements FileBridge {
     this.send({ t: 'closed' })
   }
 
+  /**
+   * A System.files request of the running call. The records of the batch's calls that ended before it go
+   * first, in the same message: its caller acts on them (the next call's files depend on them) before it
+   * serves the request.
+   */
   perform (name: string, args: unknown[], data: Uint8Array | undefined): FileAnswer {
-    const request: FromWorker = { t: 'file', name, args }
-    if (this.logs.length > 0) request.logs = this.takeLogs()
-    this.endpoint.send(data === undefined ? { json: JSON.stringify(request) } : { json: JSON.stringify(request), bytes: data })
+    const json = this.withRecords({ t: 'file', name, args })
+    this.endpoint.send(data === undefined ? { json } : { json, bytes: data })
     const answer = this.receive()
     if (answer.request.t === 'fault') return 'fault'
     if (answer.request.t !== 'file') throw new Error(`expected a file answer, got ${answer.request.t}`)

@@ -1,15 +1,16 @@
 // The host: one Corestore at `dir` holding the call log (a Hypercore) and the files archive (a
-// Hyperdrive), one engine running the script, and the script-wide lock in front of it.
+// Hyperdrive), and one engine running the script, its calls in arrival order (call-dispatcher.ts).
 // call → engine → CallRecord → CallEntry (+ changes, files version, state root) → group commit.
 import type Corestore from 'corestore'
 import Hyperdrive from 'hyperdrive'
 import { reservedMethodReason } from '../client/wire.js'
 import { DEFAULT_LIMITS, ENGINE_NAME, ENGINE_VERSION, EngineError } from '../engine/index.js'
-import type { LogFn } from '../engine/index.js'
+import type { CallRecord, LogFn } from '../engine/index.js'
 import { CallLog, encodeOwnEntry, logChanges, type CallAuth, type CallEntry, type Limits, type Mode } from './call-log.js'
 import { callEntry, jsonBytes, MAX_ARGS_BYTES, MAX_ENTRY_BYTES, tooLarge, type FilesPoint } from './call-entry.js'
 import { AcknowledgedWriter, checkAcknowledged, ACKNOWLEDGED_FILE } from './acknowledged.js'
 import { AnswerJournal } from './answer-journal.js'
+import { CallDispatcher, type DispatchedCall, type Executed } from './call-dispatcher.js'
 import { GroupCommitter } from './commit.js'
 import { asLogged, beginsEmptyMemory, hadNoEffect } from './limit-hit.js'
 import { readSegment } from './memory-segment.js'
@@ -100,6 +101,8 @@ export class Host {
   log!: CallLog
   report: OpenReport = { created: false, upgraded: false, recovered: 0, restored: null, warnings: [] }
   private memory: ScriptMemory | null = null
+  /** The script's methods (kept here: while a rollback rebuilds the engine, calls still come and wait). */
+  private scriptMethods: string[] = []
   private hostStore!: HostStore
   private committer!: GroupCommitter
   private audit: StoreAudit | null = null
@@ -115,7 +118,9 @@ export class Host {
   // Where the files stand after the last executed call (ahead of what is durable while a group is in flight).
   private filesVersion = 0
   private stateRoot = ''
-  private chain: Promise<unknown> = Promise.resolve()
+  private readonly dispatcher = new CallDispatcher((call) => this.send(call))
+  /** When the last call's record came (each call's run time is counted from it). */
+  private lastEnded = 0
   private queued = 0
   private opening: Promise<void> | null = null
   private closing: Promise<void> | null = null
@@ -137,7 +142,7 @@ export class Host {
 
   get callLogKey (): string { return this.log.key }
   get filesKey (): string { return this.drive.key.toString('hex') }
-  get methods (): string[] { return this.memory!.engine.methods }
+  get methods (): string[] { return this.scriptMethods.slice() }
   get opened (): boolean { return this.serving }
   /** Calls per group commit so far (one atomic write each). */
   get groupSizes (): readonly number[] { return this.committer?.groupSizes ?? [] }
@@ -153,32 +158,28 @@ export class Host {
   }
 
   /**
-   * Runs a call under the script-wide lock; resolves once its entry and file changes are durable and in the
-   * call log and files archive (with `beforeCores`, once durable: see CallContext).
+   * Runs a call in arrival order; resolves once its entry and file changes are durable and in the call log
+   * and files archive (with `beforeCores`, once durable: see CallContext).
    */
   async call (method: string, args: unknown[] = [], context: CallContext = {}): Promise<CallOutcome> {
     if (this.closing !== null) throw HostError.HOST_CLOSING()
     // Unavailable first: while a full disk reopens the store, the session is closed but calls are refused as DISK_FULL.
     if (this.unavailable !== null) throw this.unavailable
     if (!this.opened) throw HostError.HOST_NOT_READY()
-    const { methods } = this.memory!.engine
-    if (!methods.includes(method)) throw EngineError.METHOD_NOT_FOUND(method, methods)
+    if (!this.scriptMethods.includes(method)) throw EngineError.METHOD_NOT_FOUND(method, this.methods)
     const argsBytes = jsonBytes(args)
     if (argsBytes > MAX_ARGS_BYTES) throw HostError.ARGS_TOO_LARGE(method, argsBytes, MAX_ARGS_BYTES)
     const limit = this.options.queueLimit ?? DEFAULT_QUEUE_LIMIT
     if (this.queued > limit) throw HostError.QUEUE_FULL(limit) // queued counts the running call too
     const arrived = Date.now()
     this.queued++
-    const executed = this.chain.then(() => this.execute(method, args, context))
-    this.chain = executed.catch(() => {})
-    let durable: Promise<void>
-    let entry: CallEntry
-    let index: number
+    let executed: Executed
     try {
-      ({ entry, durable, index } = await executed)
+      executed = await new Promise<Executed>((resolve, reject) => this.dispatcher.dispatch({ method, args, context, resolve, reject }))
     } finally {
       this.queued--
     }
+    const { entry, durable, index } = executed
     await durable
     this.options.onCall?.({ index, entry, ms: Date.now() - arrived })
     if (context.beforeCores !== true) await this.committer.settled(index + 1)
@@ -208,42 +209,66 @@ export class Host {
     }
   }
 
-  private async execute (method: string, args: unknown[], context: CallContext): Promise<{ entry: CallEntry, durable: Promise<void>, index: number }> {
-    context.beforeRun?.()
-    const memory = this.memory!
+  /** Sends a call to the engine, with its own files transaction; ended() takes its record. */
+  private send (call: DispatchedCall): void {
     const txn = new FilesTransaction(this.pending)
-    memory.files.current = txn
-    const started = performance.now()
-    const record = asLogged(await memory.engine.call(method, args, { caller: context.caller ?? null }))
-    const ms = performance.now() - started
-    const before: FilesPoint = { filesVersion: this.filesVersion, stateRoot: this.stateRoot }
-    // A call that hit a limit has no effect (CONTRACT §7): the engine undid it in memory, its file changes go.
-    if (hadNoEffect(record)) return this.submit(callEntry(record, context.auth, [], before), context, ms)
-    const changes = txn.changes()
-    const hashes = changes.map(([path]) => txn.hashOf(path))
-    const previous = changes.map(([path]) => this.root.hashOf(path))
-    changes.forEach(([path], i) => this.root.set(path, hashes[i]))
-    const after: FilesPoint = { filesVersion: predictVersion(this.filesVersion, changes), stateRoot: this.root.digest() }
-    const entry = callEntry(record, context.auth, logChanges(changes, hashes), after)
-    const block = encodeOwnEntry(entry)
-    if (block.byteLength > MAX_ENTRY_BYTES) {
-      // Too big for one log block: logged with EntryTooLargeError instead, with no effect at all. The engine kept
-      // the call's effects in memory, so once the entry is durable the memory is put back as the log says.
-      changes.forEach(([path], i) => this.root.set(path, previous[i]))
-      const logged = this.submit(tooLarge(entry, block.byteLength, before), context, ms, false)
-      await logged.durable
-      await memory.rollBack(this.nextIndex)
-      return logged
+    const sent = performance.now()
+    let ended = false
+    this.memory!.engine.call(call.method, call.args, {
+      caller: call.context.caller ?? null,
+      files: txn,
+      ended: (record) => {
+        ended = true
+        // Its share of the engine's time: since it was sent, or since the call before it ended.
+        const ms = performance.now() - Math.max(sent, this.lastEnded)
+        this.lastEnded = performance.now()
+        if (this.dispatcher.ended(call)) this.ended(call, asLogged(record), txn, ms)
+      }
+    }).catch((err) => { if (!ended) this.dispatcher.failed(call, err as Error) })
+  }
+
+  /**
+   * A call's record came back (in call order, before any later call's file request is served): logs it with
+   * its net file changes, the files version and state root after it, or with no effect when it hit a limit
+   * or its entry is too large for the log. Synchronous, so the next call's files already include these.
+   */
+  private ended (call: DispatchedCall, record: CallRecord, txn: FilesTransaction, ms: number): void {
+    try {
+      const before: FilesPoint = { filesVersion: this.filesVersion, stateRoot: this.stateRoot }
+      // A call that hit a limit has no effect (CONTRACT §7): the engine undid it in memory, its file changes go.
+      if (hadNoEffect(record)) return call.resolve(this.submit(callEntry(record, call.context.auth, [], before), call.context, ms))
+      const changes = txn.changes()
+      const hashes = changes.map(([path]) => txn.hashOf(path))
+      const previous = changes.map(([path]) => this.root.hashOf(path))
+      changes.forEach(([path], i) => this.root.set(path, hashes[i]))
+      const after: FilesPoint = { filesVersion: predictVersion(this.filesVersion, changes), stateRoot: this.root.digest() }
+      const entry = callEntry(record, call.context.auth, logChanges(changes, hashes), after)
+      const block = encodeOwnEntry(entry)
+      if (block.byteLength > MAX_ENTRY_BYTES) {
+        // Too big for one log block: logged with EntryTooLargeError instead, with no effect at all. The engine kept
+        // the call's effects in memory (and calls sent after it ran on them), so once the entry is durable the
+        // memory is put back as the log says, and those calls run again.
+        changes.forEach(([path], i) => this.root.set(path, previous[i]))
+        const logged = this.submit(tooLarge(entry, block.byteLength, before), call.context, ms, false)
+        const length = this.nextIndex
+        this.dispatcher.undo(async () => {
+          await logged.durable
+          await this.memory!.rollBack(length)
+        })
+        return call.resolve(logged)
+      }
+      this.filesVersion = after.filesVersion
+      this.stateRoot = after.stateRoot
+      this.pending.push(changes)
+      call.resolve(this.submit(entry, call.context, ms, true, block, changes, hashes))
+    } catch (err) {
+      call.reject(err as Error)
     }
-    this.filesVersion = after.filesVersion
-    this.stateRoot = after.stateRoot
-    this.pending.push(changes)
-    return this.submit(entry, context, ms, true, block, changes, hashes)
   }
 
   /** Hands an executed call's entry to the group commit; `counted` tells the memory a call ran (for its checkpoints). */
   private submit (entry: CallEntry, context: CallContext, ms: number, counted = true, block = encodeOwnEntry(entry),
-    changes: readonly Change[] = [], hashes: ReadonlyArray<Uint8Array | null> = []): { entry: CallEntry, durable: Promise<void>, index: number } {
+    changes: readonly Change[] = [], hashes: ReadonlyArray<Uint8Array | null> = []): Executed {
     context.afterRun?.(block.byteLength)
     const durable = this.committer.submit(entry, block, changes, hashes)
     const index = this.nextIndex++
@@ -315,12 +340,13 @@ export class Host {
       warn: (message) => this.warn(message),
       progress: this.options.progress ?? ((line) => process.stderr.write(line + '\n')),
       inLog: (length) => this.committer.settled(length),
-      betweenCalls: (work) => { this.chain = this.chain.then(work).catch((err) => this.warn(`A checkpoint failed: ${(err as Error).message}`)) }
+      betweenCalls: (work) => { this.dispatcher.alone(work).catch((err) => this.warn(`A checkpoint failed: ${(err as Error).message}`)) }
     })
     this.memory = memory
     if (plan.restore) this.report.restored = await memory.restore(segment!.start, this.log.length)
     else await memory.startFresh()
-    const reserved = memory.engine.methods.flatMap((name) => { const reason = reservedMethodReason(name); return reason === null ? [] : [{ name, reason }] })
+    this.scriptMethods = memory.engine.methods
+    const reserved = this.scriptMethods.flatMap((name) => { const reason = reservedMethodReason(name); return reason === null ? [] : [{ name, reason }] })
     if (reserved.length > 0) throw HostError.RESERVED_METHODS(filename, reserved)
     const lifecycle = plan.entry
     this.report.created = lifecycle.type === 'init'
@@ -371,11 +397,11 @@ export class Host {
 
   /**
    * After a full disk: closes the store and the engine and opens them again from the log, as a restart
-   * would (and logs a restart entry). Runs on the call chain, so no call executes meanwhile. Resolves
+   * would (and logs a restart entry). Runs with the engine to itself, so no call executes meanwhile. Resolves
    * true when the host serves again.
    */
   private async reopen (): Promise<boolean> {
-    const done = this.chain.then(async () => {
+    return await this.dispatcher.alone(async () => {
       if (this.closing !== null) return true
       await this.closeSession()
       try {
@@ -392,8 +418,6 @@ export class Host {
       await this.options.onReopen?.().catch((err) => this.warn(`After reopening: ${(err as Error).message}`))
       return true
     })
-    this.chain = done.catch(() => {})
-    return await done
   }
 
   private startAudit (): void {
@@ -415,7 +439,7 @@ export class Host {
   private async shutdown (): Promise<void> {
     this.diskFull.stop()
     await this.opening?.catch(() => {})
-    await this.chain
+    await this.dispatcher.settled()
     await this.closeSession(this.unavailable === null)
   }
 

@@ -35,7 +35,7 @@ export interface ScriptMemoryOptions {
   scriptLog?: LogFn
   warn: (message: string) => void
   progress: (line: string) => void
-  /** Runs work between two calls, on the host's call chain. */
+  /** Runs work between two calls: when no call is in the engine, before the next one goes. */
   betweenCalls: (work: () => Promise<void>) => void
   /** Resolves once the call log's core holds `length` entries (answered calls reach it a little later). */
   inLog: (length: number) => Promise<void>
@@ -87,6 +87,8 @@ export class ScriptMemory {
   private writing: Promise<void> | null = null
   private idleTimer: NodeJS.Timeout | null = null
   private replaying = false
+  /** A checkpoint waits for the host to run it between calls. */
+  private requested = false
   private closed = false
   private readonly warned = new Set<string>()
 
@@ -128,7 +130,7 @@ export class ScriptMemory {
 
   /**
    * A call ran and its entry (the log's `length`th) was submitted; `durable` resolves when it is on disk.
-   * Takes a checkpoint when one is due: queued in the engine right behind this call, written once durable.
+   * Asks for a checkpoint when one is due: taken between calls, written once durable.
    */
   afterCall (length: number, durable: Promise<unknown>, callMs: number): void {
     this.length = length
@@ -137,7 +139,7 @@ export class ScriptMemory {
     this.sinceMs += callMs
     if (this.policy === null) return
     const due = this.sinceCalls >= this.policy.everyCalls || this.sinceMs >= this.policy.everyMs
-    if (due && this.writing === null && performance.now() - this.lastAt >= SPACING * this.lastCostMs) this.track(this.checkpoint())
+    if (due && this.writing === null && performance.now() - this.lastAt >= SPACING * this.lastCostMs) this.checkpointBetweenCalls()
     this.armIdle()
   }
 
@@ -233,6 +235,7 @@ export class ScriptMemory {
         gasLimit: limits.gas,
         memoryLimit: limits.memory,
         timeoutMs: limits.timeoutMs,
+        patient: true,
         log: (level, message) => { if (!this.replaying) scriptLog(level, message) },
         ...(checkpoint !== undefined ? { checkpoint } : {})
       })
@@ -245,8 +248,25 @@ export class ScriptMemory {
 
   // ---- checkpoints while serving ----
 
-  /** Takes a checkpoint of the memory now (between calls), then writes it once its last entry is durable. */
-  private async checkpoint (): Promise<void> {
+  /**
+   * A checkpoint taken between two calls: the host runs it when no call is in the engine (calls are sent
+   * ahead of their records, so the memory covers exactly the calls logged so far only then).
+   */
+  private checkpointBetweenCalls (): void {
+    if (this.requested) return
+    this.requested = true
+    this.options.betweenCalls(async () => {
+      this.requested = false
+      if (this.closed || this.current === null || this.sinceCalls === 0 || this.writing !== null) return
+      await new Promise<void>((taken) => this.track(this.checkpoint(taken)))
+    })
+  }
+
+  /**
+   * Takes a checkpoint of the memory now (no call may be in the engine), then writes it once its last entry
+   * is durable; `taken` is told once the engine gave its bytes.
+   */
+  private async checkpoint (taken = () => {}): Promise<void> {
     const length = this.length
     const durable = this.durable
     const started = performance.now()
@@ -259,6 +279,8 @@ export class ScriptMemory {
     } catch (err) {
       this.warnOnce(`Could not take a checkpoint of the script's memory: ${(err as Error).message}`)
       return
+    } finally {
+      taken()
     }
     this.lastCostMs = performance.now() - started
     this.lastAt = performance.now()
@@ -288,10 +310,7 @@ export class ScriptMemory {
     if (this.idleTimer !== null) clearTimeout(this.idleTimer)
     this.idleTimer = setTimeout(() => {
       this.idleTimer = null
-      this.options.betweenCalls(async () => {
-        if (this.closed || this.current === null || this.sinceCalls === 0 || this.writing !== null) return
-        this.track(this.checkpoint())
-      })
+      this.checkpointBetweenCalls()
     }, this.policy!.idleMs)
     this.idleTimer.unref()
   }
