@@ -110,10 +110,10 @@ export class CallerEndpoint extends Endpoint {
   /**
    * The worker's next message; null once the channel is closed (the worker exited). With `hold`, the
    * process stays alive while it waits (Atomics.waitAsync alone does not keep the event loop alive).
-   * `patient`: the thread has other work (a server's sockets and disk), so it neither spins nor blocks.
+   * `patient`: the thread has other work (a server's sockets and disk), so it spins briefly but never blocks.
    */
   async receive (hold = true, patient = false): Promise<Message | null> {
-    if (patient ? !this.arrived() : !this.spin(CALLER_SPIN_MS) && !this.block(CALLER_BLOCK_MS)) {
+    if (!this.spin(CALLER_SPIN_MS) && (patient || !this.block(CALLER_BLOCK_MS))) {
       if (hold) this.handle.ref()
       try {
         while (!this.arrived()) {
