@@ -1,18 +1,18 @@
-// Calls replayed together. Consecutive calls whose entries log no file changes, at the files version and
-// state root the verifier is at, all start from the same files: they are sent to the engine at once (one
-// crossing to its worker per batch, not one round trip per call) over one files transaction, and each
-// record is compared in log order, so the first wrong one is named exactly. The transaction must end with
-// no changes; if it does not, the log hid a write in one of those calls, and the whole run of calls is
-// named (the engine ran them together, so which one wrote is not known).
+// Calls replayed together. Consecutive calls that had an effect are sent to the engine at once (one crossing
+// to its worker per run, not one round trip per call), each over its own files transaction. Each record is
+// checked as it comes, in log order (the engine's `ended` hook), before any later call's file request is
+// served: its record, its files version, its net file changes (then applied, so the next call reads them)
+// and its state root. The first wrong call ends the run; the calls after it are not taken. What needs the
+// drive (its history at each version, the files outside the log) is checked by the verifier after the run.
 import { compareRecords, type CallRecord, type Engine } from '../../engine/index.js'
-import { asLogged, logChanges, toCallRecord, type CallEntry } from '../index.js'
+import { asLogged, logChanges, toCallRecord, type CallEntry, type Change } from '../index.js'
 import { compareChanges } from './differences.js'
 import { filesFields, summary, type Found } from './report.js'
 import type { ReplayFiles } from './replay-files.js'
 
 /**
  * What a replayed call's outcome says against its logged record: the engine failed, or the record differs
- * (null when they agree). One rule for calls replayed alone (verifier.ts) and together (below).
+ * (null when they agree).
  */
 export function recordFinding (outcome: PromiseSettledResult<CallRecord>, expected: CallRecord): Found | null {
   if (outcome.status === 'rejected') {
@@ -23,27 +23,68 @@ export function recordFinding (outcome: PromiseSettledResult<CallRecord>, expect
   return diff === null ? null : { ...diff, message: `the log records another ${diff.field} than the replay gives` }
 }
 
-/** The first entry in the window that is wrong (its offset in the window), or null when all are right. */
-export async function replayWindow (engine: Engine, files: ReplayFiles, entries: readonly CallEntry[], firstIndex: number): Promise<{ offset: number, found: Found } | null> {
-  const expected = entries.map(toCallRecord)
-  files.begin()
-  const outcomes = await Promise.allSettled(entries.map((entry, i) => engine.call(entry.method, entry.args, { caller: entry.caller, replay: expected[i] })))
-  for (let i = 0; i < entries.length; i++) {
-    const found = recordFinding(outcomes[i], expected[i])
-    if (found !== null) {
-      files.discard()
-      return { offset: i, found }
+/** A call of the run that changed files: where, from which version, and what (for the history check). */
+export interface ChangedCall { offset: number, before: number, changes: Change[] }
+
+export interface RunOutcome {
+  /** Calls that passed, from the first: their changes are applied and the files version is after them. */
+  passed: number
+  filesVersion: number
+  changed: ChangedCall[]
+  /**
+   * The first wrong call: its offset and finding, or, when the log places it at another files version than
+   * the calls before it leave (`version`), the version it names (the verifier says what lies between).
+   */
+  wrong: { offset: number, found: Found } | { offset: number, version: number } | null
+}
+
+/** Replays `entries` (calls that had an effect and are allowed) from files version `filesVersion`. */
+export async function replayRun (engine: Engine, files: ReplayFiles, entries: readonly CallEntry[], filesVersion: number): Promise<RunOutcome> {
+  const run: RunOutcome = { passed: 0, filesVersion, changed: [], wrong: null }
+  const check = (entry: CallEntry, offset: number, expected: CallRecord, outcome: PromiseSettledResult<CallRecord>, tx: ReturnType<ReplayFiles['transaction']>): void => {
+    if (run.wrong !== null) return
+    // Records come in call order; one missing (its call failed before it ran) is that call's failure.
+    if (offset !== run.passed) { run.wrong = { offset: run.passed, found: { field: 'error', expected: 'a replayed call', actual: null, message: 'the engine did not replay the call' } }; return }
+    const before = entry.filesVersion - entry.changes.length
+    if (before !== run.filesVersion) { run.wrong = { offset, version: before }; return }
+    const found = recordFinding(outcome, expected) ?? filesFinding(entry, tx.changes(), run)
+    if (found !== null) { run.wrong = { offset, found }; return }
+    const changes = tx.changes()
+    files.apply(tx, changes)
+    run.filesVersion += changes.length
+    if (changes.length > 0) run.changed.push({ offset, before, changes })
+    const root = files.root.digest()
+    if (entry.stateRoot !== root) { run.wrong = { offset, found: { field: 'stateRoot', expected: root, actual: entry.stateRoot, message: 'the state root in the log is not the root of the replayed files' } }; return }
+    run.passed++
+  }
+  const checkSafely: typeof check = (...args) => {
+    try {
+      check(...args)
+    } catch (err) {
+      run.wrong ??= { offset: args[1], found: { field: 'error', expected: 'a check that completes', actual: (err as Error).message, message: `checking the replayed call failed: ${(err as Error).message}` } }
     }
   }
-  const changes = await files.commit()
-  if (changes.length === 0) return null
-  const changed = compareChanges([], changes)!
-  const last = firstIndex + entries.length - 1
-  return {
-    offset: 0,
-    found: {
-      field: 'changes', ...filesFields(changed), expected: logChanges(changes).map(summary), actual: [],
-      message: `the log records no file changes for entries ${firstIndex}..${last}, but replaying them changes ${changed.paths.join(', ')}`
-    }
+  await Promise.all(entries.map((entry, offset) => {
+    const expected = toCallRecord(entry)
+    const tx = files.transaction()
+    let ended = false
+    return engine.call(entry.method, entry.args, {
+      caller: entry.caller,
+      replay: expected,
+      files: tx,
+      ended: (record) => { ended = true; checkSafely(entry, offset, expected, { status: 'fulfilled', value: record }, tx) }
+    }).catch((err) => { if (!ended) checkSafely(entry, offset, expected, { status: 'rejected', reason: err }, tx) })
+  }))
+  return run
+}
+
+/** The replayed call's net changes and the files version after them, against its entry (null: they agree). */
+function filesFinding (entry: CallEntry, changes: Change[], run: RunOutcome): Found | null {
+  const changed = compareChanges(entry.changes, changes)
+  if (changed !== null) {
+    return { field: 'changes', ...filesFields(changed), expected: logChanges(changes).map(summary), actual: entry.changes.map(summary), message: `the log records other file changes than the replay makes: ${changed.paths.join(', ')}` }
   }
+  const after = run.filesVersion + changes.length
+  if (entry.filesVersion !== after) return { field: 'filesVersion', expected: after, actual: entry.filesVersion, message: `the call made ${changes.length} change(s) from files version ${run.filesVersion}` }
+  return null
 }

@@ -1,50 +1,66 @@
-// The replayed files archive. ReplayFiles runs each replayed call in a FilesTransaction over an in-memory
-// archive, exactly as the host runs it over its drive, so the net changes (sorted, no-ops dropped) and the
-// state root can be compared with the log entry.
-import { MemoryFiles } from '../../engine/index.js'
+// The replayed files archive. Each replayed call runs in its own FilesTransaction over an in-memory archive,
+// exactly as the host runs it over its drive, so the net changes (sorted, no-ops dropped) and the state root
+// can be compared with the log entry.
 import type { Files } from '../../engine/index.js'
 import { FilesTransaction, StateRoot, type Change } from '../index.js'
 
+/** The archive as the replay left it: files in memory, changed only by apply(). */
+export class ReplayedArchive implements Files {
+  private readonly map = new Map<string, Uint8Array>()
+
+  async get (path: string): Promise<Uint8Array | null> { return this.map.get(path) ?? null }
+  async put (): Promise<void> { throw readOnly() }
+  async del (): Promise<void> { throw readOnly() }
+
+  async list (dir: string): Promise<string[]> {
+    const prefix = dir === '/' ? '/' : dir + '/'
+    return [...this.map.keys()].filter((p) => p.startsWith(prefix)).sort(byCodeUnit)
+  }
+
+  /** Every file, sorted by path. */
+  entries (): Array<[string, Uint8Array]> {
+    return [...this.map.entries()].sort(([a], [b]) => byCodeUnit(a, b))
+  }
+
+  /** A call's net changes, at once (no await: the next call's transaction reads them right after). */
+  apply (changes: readonly Change[]): void {
+    for (const [path, data] of changes) {
+      if (data === null) this.map.delete(path)
+      else this.map.set(path, data)
+    }
+  }
+}
+
 /**
- * The replayed files archive. Like the host's, it is read-only outside a call (a script's top level
- * cannot write); a call writes through its own transaction, and commit() applies its net changes.
+ * The replayed files: the archive, its state root, and a transaction per call. Outside a call the files are
+ * read-only (a script's top level cannot write), as the host's are.
  */
 export class ReplayFiles implements Files {
-  readonly base = new MemoryFiles()
+  readonly base = new ReplayedArchive()
   readonly root = new StateRoot()
-  private tx: FilesTransaction | null = null
 
-  get (path: string): Promise<Uint8Array | null> { return this.tx?.get(path) ?? this.base.get(path) }
-  list (dir: string): Promise<string[]> { return this.tx?.list(dir) ?? this.base.list(dir) }
-  async put (path: string, data: Uint8Array): Promise<void> { await this.writable().put(path, data) }
-  async del (path: string): Promise<void> { await this.writable().del(path) }
+  get (path: string): Promise<Uint8Array | null> { return this.base.get(path) }
+  list (dir: string): Promise<string[]> { return this.base.list(dir) }
+  async put (): Promise<void> { throw readOnly() }
+  async del (): Promise<void> { throw readOnly() }
 
-  /** Starts a call: its writes stay in a transaction until commit() or discard(). */
-  begin (): void {
-    this.tx = new FilesTransaction(this.base)
+  /** A call's own files: it reads what the calls applied before it left, and writes only to itself. */
+  transaction (): FilesTransaction {
+    return new FilesTransaction(this.base)
   }
 
-  /** Drops the current call's writes. */
-  discard (): void {
-    this.tx = null
+  /** Applies a call's net changes (from its transaction) to the archive and its state root. */
+  apply (tx: FilesTransaction, changes: readonly Change[]): void {
+    this.base.apply(changes)
+    for (const [path] of changes) this.root.set(path, tx.hashOf(path))
   }
+}
 
-  /** Applies the current call's net changes to the archive and its state root, and returns them. */
-  async commit (): Promise<Change[]> {
-    const tx = this.tx
-    const changes = tx?.changes() ?? []
-    this.tx = null
-    for (const [path, data] of changes) {
-      if (data === null) await this.base.del(path)
-      else await this.base.put(path, data)
-      this.root.set(path, tx!.hashOf(path))
-    }
-    return changes
-  }
+// The same refusal as the host's PendingFiles, so a script that catches it replays identically.
+function readOnly (): Error {
+  return new Error('PendingFiles is read-only: calls write through a FilesTransaction')
+}
 
-  private writable (): FilesTransaction {
-    // The same refusal as the host's PendingFiles, so a script that catches it replays identically.
-    if (this.tx === null) throw new Error('PendingFiles is read-only: calls write through a FilesTransaction')
-    return this.tx
-  }
+function byCodeUnit (a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
 }

@@ -15,11 +15,11 @@
 import type Hyperdrive from 'hyperdrive'
 import { createEngine, ENGINE_NAME, ENGINE_VERSION, wasmSha256 } from '../../engine/index.js'
 import type { Engine } from '../../engine/index.js'
-import { hadNoEffect, HostError, logChanges, sha256Hex, toCallRecord, type CallEntry, type CallLog, type Change, type EngineInfo, type Limits, type LogEntry, type RestartEntry, type UpgradeEntry } from '../index.js'
+import { hadNoEffect, HostError, sha256Hex, type CallEntry, type CallLog, type Change, type EngineInfo, type Limits, type LogEntry, type RestartEntry, type UpgradeEntry } from '../index.js'
 import { AuthChecker } from './auth.js'
-import { compareChanges, compareFinalFiles, driveChanges } from './differences.js'
+import { compareFinalFiles, driveChanges } from './differences.js'
 import { compareDriveHistory, DriveHistory } from './drive-history.js'
-import { recordFinding, replayWindow } from './call-window.js'
+import { replayRun } from './call-window.js'
 import { ReplayFiles } from './replay-files.js'
 import { describe, filesFields, sourceHashMismatch, summary, unloggedChanges, type Found, type VerifyDivergence, type VerifyReport } from './report.js'
 
@@ -37,7 +37,7 @@ export interface VerifyOptions {
 
 const PROGRESS_EVERY = 256
 /** Calls replayed together at most (call-window.ts). */
-const WINDOW = 256
+const RUN = 256
 const EMPTY_DRIVE_VERSION = 1 // an empty Hyperdrive reports version 1 (drive-files.ts)
 
 /**
@@ -86,8 +86,8 @@ export class LogVerifier {
       await this.drive.ready()
       if (this.log.length === 0) throw HostError.NOT_A_NODEVMS_LOG(this.log.key, 0, 'missing: the core is empty')
       const total = this.log.length
-      // Calls that log no file changes wait in `window` and are replayed together (call-window.ts).
-      const window: CallEntry[] = []
+      // Calls that had an effect wait in `run` and are replayed together (call-window.ts).
+      const run: CallEntry[] = []
       const found = (entry: LogEntry, found: Found) => {
         this.diverged = describe(entry, this.index, found)
         this.options.onEntry?.(this.index, entry, this.diverged)
@@ -99,9 +99,9 @@ export class LogVerifier {
         if (this.index % PROGRESS_EVERY === 0) this.options.onProgress?.(this.index, total)
       }
       const flush = async (): Promise<VerifyReport | null> => {
-        if (window.length === 0) return null
-        const batch = window.splice(0)
-        const wrong = await this.checkedWindow(batch)
+        if (run.length === 0) return null
+        const batch = run.splice(0)
+        const wrong = await this.guarded(() => this.replayed(batch))
         for (let i = 0; i < batch.length; i++) {
           if (wrong?.offset === i) return found(batch[i], wrong.found)
           passed(batch[i])
@@ -109,11 +109,11 @@ export class LogVerifier {
         return null
       }
       for await (const entry of this.log.read(this.index, total)) {
-        const index = this.index + window.length
+        const index = this.index + run.length
         // A denied call goes on alone: call() checks it again (a denial changes no counter) and names it.
-        if (this.joinsWindow(entry) && this.auth.check(entry, index) === null) {
-          window.push(entry)
-          if (window.length < WINDOW) continue
+        if (this.joinsRun(entry) && this.auth.check(entry, index) === null) {
+          run.push(entry)
+          if (run.length < RUN) continue
           const stopped = await flush()
           if (stopped !== null) return stopped
           continue
@@ -191,18 +191,32 @@ export class LogVerifier {
     }
   }
 
-  /**
-   * Whether a call can be replayed with others: it logs no file changes, had an effect (a limit-hit call is not
-   * run), and sits at the files version and state root the verifier is at. Anything else is checked on its own.
-   */
-  private joinsWindow (entry: LogEntry): entry is CallEntry {
-    return entry.type === 'call' && this.engine !== null && entry.changes.length === 0 && !hadNoEffect(entry) &&
-      entry.filesVersion === this.filesVersion && entry.stateRoot === this.files.root.digest()
+  /** Whether a call is replayed with others: one that had an effect (a limit-hit call is not run), once a script runs. */
+  private joinsRun (entry: LogEntry): entry is CallEntry {
+    return entry.type === 'call' && this.engine !== null && !hadNoEffect(entry)
   }
 
-  private async checkedWindow (entries: CallEntry[]): Promise<{ offset: number, found: Found } | null> {
-    const wrong = await this.guarded(() => replayWindow(this.engine!, this.files, entries, this.index))
-    this.countCalls(wrong === null ? entries : entries.slice(0, wrong.offset))
+  /**
+   * Replays calls together (call-window.ts), then checks the drive's history for those that changed files,
+   * up to the first wrong one: the first wrong entry (its offset) and what is wrong with it, or null.
+   */
+  private async replayed (entries: CallEntry[]): Promise<{ offset: number, found: Found } | null> {
+    const run = await replayRun(this.engine!, this.files, entries, this.filesVersion)
+    this.filesVersion = run.filesVersion
+    let wrong: { offset: number, found: Found } | null = null
+    if (run.wrong !== null) {
+      wrong = 'found' in run.wrong ? run.wrong : { offset: run.wrong.offset, found: (await this.versionCheck(run.wrong.version, 'call'))! }
+    }
+    for (const call of run.changed) {
+      if (wrong !== null && call.offset > wrong.offset) break
+      const history = await this.historyCheck(call.before, call.changes)
+      if (history === null) continue
+      wrong = { offset: call.offset, found: history }
+      // The verifier stands where the calls before it left the files.
+      this.filesVersion = call.before
+      break
+    }
+    this.countCalls(entries.slice(0, wrong?.offset ?? entries.length))
     return wrong
   }
 
@@ -292,37 +306,13 @@ export class LogVerifier {
     return stateRoot === root ? null : { field: 'stateRoot', expected: root, actual: stateRoot, message: 'the state root in the log is not the root of the replayed files' }
   }
 
+  /** A call checked alone: one whose caller is denied, or that had no effect; any other is replayed (as a run of one). */
   private async call (entry: CallEntry, index: number): Promise<Found | null> {
     if (this.engine === null) throw new Error('unreachable: a call before the engine loaded')
     const denied = this.auth.check(entry, index)
     if (denied !== null) return { field: 'auth', ...denied }
     if (hadNoEffect(entry)) return await this.noEffect(entry)
-    const problem = await this.versionCheck(entry.filesVersion - entry.changes.length, 'call')
-    if (problem !== null) return problem
-
-    const expected = toCallRecord(entry)
-    this.files.begin()
-    const [outcome] = await Promise.allSettled([this.engine.call(entry.method, entry.args, { caller: entry.caller, replay: expected })])
-    const wrong = recordFinding(outcome, expected)
-    if (wrong !== null) {
-      this.files.discard()
-      return wrong
-    }
-    const changes = await this.files.commit()
-    const changed = compareChanges(entry.changes, changes)
-    if (changed !== null) {
-      return { field: 'changes', ...filesFields(changed), expected: logChanges(changes).map(summary), actual: entry.changes.map(summary), message: `the log records other file changes than the replay makes: ${changed.paths.join(', ')}` }
-    }
-    const before = this.filesVersion
-    const after = before + changes.length
-    if (entry.filesVersion !== after) return { field: 'filesVersion', expected: after, actual: entry.filesVersion, message: `the call made ${changes.length} change(s) from files version ${before}` }
-    const history = await this.historyCheck(before, changes)
-    if (history !== null) return history
-    const root = this.rootCheck(entry.stateRoot)
-    if (root !== null) return root
-    this.filesVersion = after
-    this.countCalls([entry])
-    return null
+    return (await this.replayed([entry]))?.found ?? null
   }
 
   /**

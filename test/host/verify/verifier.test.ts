@@ -362,15 +362,24 @@ test('calls that log no file changes are replayed together, and a wrong one deep
   assert.equal(seen, Array.from({ length: 450 }, (_, i) => i), 'every entry before it was reported right, in order, and none after')
 })
 
-test('a write hidden in a run of calls that log no file changes is caught, naming the run and the path', async (ctx) => {
+test('a write hidden in one of many calls replayed together is caught at that call, with its path', async (ctx) => {
   await ctx.host.init(`exports.read = () => 1
 exports.sneaky = async () => { await System.files.writeFile('/taken', 'yes'); return 2 }`)
   for (let i = 0; i < 4; i++) await ctx.host.call('read')
   await ctx.host.call('sneaky', [], { changes: () => [] })
   for (let i = 0; i < 4; i++) await ctx.host.call('read')
-  const d = diverges(await verify(ctx), 1, 'changes')
+  const d = diverges(await verify(ctx), 5, 'changes')
   assert.equal(d.paths, ['/taken'])
-  assert.match(d.message, 'entries 1..9')
+  assert.match(d.message, 'the log records other file changes than the replay makes: /taken')
+})
+
+test('calls that change files are replayed together too, and each reads what the calls before it wrote: a wrong one deep in a run is named at its entry', async (ctx) => {
+  await ctx.host.init(PERSISTENT)
+  for (let i = 1; i <= 600; i++) await ctx.host.call('increment', [], i === 377 ? { tamper: (e) => { e.result = -1 } } : {})
+  const seen: number[] = []
+  const d = diverges(await verifyLog(ctx.host.log, ctx.host.drive, { onEntry: (index, _, wrong) => { if (wrong === null) seen.push(index) } }), 377, 'result')
+  assert.is(d.expected, 377, 'the replay read the counter the calls before it wrote')
+  assert.equal(seen, Array.from({ length: 377 }, (_, i) => i), 'every entry before it was reported right, in order, and none after')
 })
 
 test('a wrong oracle value is caught: the replay with it gives another result', async (ctx) => {
