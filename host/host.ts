@@ -211,10 +211,13 @@ export class Host {
 
   /** Sends a call to the engine, with its own files transaction; ended() takes its record. */
   private send (call: DispatchedCall): void {
+    // Held while the store reopened (a full disk) and it did not, or while the host closed.
+    const memory = this.memory
+    if (memory === null || this.unavailable !== null) return this.dispatcher.failed(call, this.unavailable ?? HostError.HOST_CLOSING())
     const txn = new FilesTransaction(this.pending)
     const sent = performance.now()
     let ended = false
-    this.memory!.engine.call(call.method, call.args, {
+    memory.engine.call(call.method, call.args, {
       caller: call.context.caller ?? null,
       files: txn,
       ended: (record) => {
