@@ -120,7 +120,7 @@ export class CallQueue {
     try {
       this.worker.send({ t: 'calls', calls: batch.map((s) => s.prepared.input) })
       // Once a call works with files, the worker's next message follows the answer closely: waiting for
-      // it without letting other work in is then cheaper, even on a patient thread.
+      // it without letting other work in is then cheaper, even on a patient thread (until calls end).
       let answered = false
       let turn = performance.now()
       for (;;) {
@@ -137,6 +137,7 @@ export class CallQueue {
           if (!take(message.records)) return
           if (message.stopped !== undefined) return fail(new EngineError(message.stopped.message, message.stopped.code))
           if (message.done) return
+          answered = false
           this.worker.send({ t: 'ack' })
         } else if (message.t === 'logs') {
           this.worker.send({ t: 'ack' })

@@ -51,7 +51,7 @@ export class EngineWorker {
 
   get alive (): boolean { return this.death === null }
 
-  /** Set while the engine using it wants its thread never to spin or block waiting (see CallerEndpoint.receive). */
+  /** Set while the engine using it wants its thread never to block waiting (see CallerEndpoint.receive). */
   patient = false
 
   send (message: ToWorker, bytes?: Uint8Array): void {

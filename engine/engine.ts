@@ -25,8 +25,8 @@ export interface InternalEngineOptions extends EngineOptions {
   /** Where console.log / console.error go. Default: stderr, prefixed with the file name. */
   log?: LogFn
   /**
-   * The calling thread has other work while the engine runs (a server): it awaits the worker without spinning
-   * or blocking first. Calls then cost more one at a time and less when they come together (one batch).
+   * The calling thread has other work while the engine runs (a server): it never blocks waiting for the worker
+   * (it spins briefly, then awaits). Calls then cost more one at a time and less when they come together.
    */
   patient?: boolean
 }

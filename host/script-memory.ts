@@ -10,7 +10,7 @@ import type { CallLog, Limits, Mode } from './call-log.js'
 import { CheckpointFiles } from './checkpoint-files.js'
 import { replayLog, type ReplayCount } from './restore.js'
 
-/** The Files the engine sees: the current call's transaction, or a replayed call's. */
+/** The engine's own Files: a replayed call's transaction, or the live files (a live call brings its own transaction). */
 export class CallFiles implements Files {
   current: Files
   constructor (initial: Files) { this.current = initial }
