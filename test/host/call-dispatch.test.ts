@@ -92,6 +92,23 @@ test('a call too large for the log inside a burst: the calls after it run again 
   assert.ok(verdict.ok, `the log verifies: ${JSON.stringify(verdict.divergence)}`)
 })
 
+test('closing the host in the middle of a burst with a call too large for the log: every call sent is logged once, and the log verifies', async (ctx) => {
+  const host = await open(ctx, 'closing')
+  const calls: Call[] = [...steps(1, 30), ['big', [16]], ...steps(30, 60)]
+  const outcomes = calls.map(([method, args]) => host.call(method, args))
+  const closed = host.close()
+  const settled = await Promise.allSettled(outcomes)
+  await closed
+  ctx.hosts.splice(ctx.hosts.indexOf(host), 1)
+  const failed = settled.filter((s) => s.status === 'rejected')
+  assert.equal(failed, [], 'calls made before close() all ran')
+  const again = await open(ctx, 'closing')
+  assert.is(again.log.length, 1 + calls.length + 1, 'init, each call once, and the restart')
+  const verdict = await verifyLog(again.log, again.drive)
+  assert.ok(verdict.ok, `the log verifies: ${JSON.stringify(verdict.divergence)}`)
+  assert.is((await again.call('count')).result, 59 * 60 / 2 - [7, 17, 27, 37, 47, 57].reduce((a, b) => a + b, 0), 'the memory restored: the big call and the limit hits left no trace')
+})
+
 test('checkpoints taken while bursts keep coming cover exactly the calls logged before them: a restore from one matches a replay', async (ctx) => {
   const dir = 'checkpointed'
   const host = await open(ctx, dir, { checkpoints: { everyCalls: 25, everyMs: 60_000, idleMs: 60_000 } })
