@@ -6,15 +6,14 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import Corestore from 'corestore'
-import Hyperdrive from 'hyperdrive'
 import { MemoryFiles, createEngine, type Engine } from '../../engine/index.js'
-import { CallLog, DriveFiles, LOG_CORE_NAME, computeStateRoot, type CallEntry, type LogEntry } from '../../host/index.js'
+import { CallLog, DriveFiles, computeStateRoot, type CallEntry, type LogEntry } from '../../host/index.js'
 import { toCallRecord } from '../../host/call-log.js'
 import { verifyLog } from '../../host/verify/index.js'
 import { connect, type Client } from '../../client/node.js'
 import { spawnCli, stopAll, tempDir, type ServingCli } from '../cli/helpers.js'
 import { LEDGER } from '../helpers.js'
+import { openStore } from './stopped-store.js'
 
 const ROUNDS = Number(process.env.CRASH_ROUNDS ?? 5)
 const CLIENTS = 6
@@ -117,11 +116,7 @@ test(`${ROUNDS} rounds of SIGKILL under ${CLIENTS} concurrent clients lose no ac
   acked.add(next)
   assert.equal(await last.stop('SIGTERM'), { code: 0, signal: null }, 'the final host stops cleanly')
 
-  const store = new Corestore(dir)
-  const log = new CallLog(store.get({ name: LOG_CORE_NAME }))
-  await log.core.ready()
-  const drive = new Hyperdrive(store.session())
-  await drive.ready()
+  const { log, drive, close } = await openStore(dir)
   try {
     const replayed = await replayLog(log)
     const values = replayed.calls.map((e) => e.result as number)
@@ -149,9 +144,7 @@ test(`${ROUNDS} rounds of SIGKILL under ${CLIENTS} concurrent clients lose no ac
     report.push(`final start: ${recoveredLast} recovered; log: ${values.length} calls, ${acked.size} acknowledged, ${unacked} logged but unacknowledged (in flight at a kill)`)
     process.stderr.write(report.map((line) => `  ${line}\n`).join(''))
   } finally {
-    await drive.close()
-    await log.core.close()
-    await store.close()
+    await close()
   }
 })
 

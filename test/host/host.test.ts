@@ -14,6 +14,7 @@ import type { CallEntry, HostOptions, LogEntry } from '../../host/index.js'
 import { logChanges, sameContent } from '../../host/call-log.js'
 import { readTail } from '../../host/recovery.js'
 import { verifyLog } from '../../host/verify/index.js'
+import { openStore } from './stopped-store.js'
 
 const fixtures = new URL('../../../fixtures/', import.meta.url)
 const PERSISTENT = readFileSync(new URL('persistent-counter.js', fixtures), 'utf8')
@@ -69,16 +70,6 @@ async function rejects (promise: Promise<unknown>, codes: string[], what: string
   }
   assert.unreachable(`${what}: expected ${codes.join(' or ')}, but it succeeded`)
   throw new Error('unreachable')
-}
-
-/** Opens a stopped host's corestore directly: its log and its drive with their own keys. */
-async function openStore (dir: string): Promise<{ store: Corestore, log: CallLog, drive: Hyperdrive, close (): Promise<void> }> {
-  const store = new Corestore(dir)
-  const log = new CallLog(store.get({ name: LOG_CORE_NAME }))
-  await log.core.ready()
-  const drive = new Hyperdrive(store.session())
-  await drive.ready()
-  return { store, log, drive, close: async () => { await drive.close(); await log.core.close(); await store.close() } }
 }
 
 const after = async () => {

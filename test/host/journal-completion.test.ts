@@ -8,13 +8,12 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import Corestore from 'corestore'
-import Hyperdrive from 'hyperdrive'
-import { CallLog, LOG_CORE_NAME, type LogEntry } from '../../host/index.js'
+import type { LogEntry } from '../../host/index.js'
 import { JOURNAL_FILE, readJournal } from '../../host/answer-journal.js'
 import { connect } from '../../client/node.js'
 import { runCli, spawnCli, stopAll, tempDir } from '../cli/helpers.js'
 import { LEDGER } from '../helpers.js'
+import { openStore } from './stopped-store.js'
 
 const CLIENTS = 4
 const CALLS_EACH = 12
@@ -23,11 +22,7 @@ const test = suite('journal completion')
 test.after(stopAll)
 
 async function readStore (dir: string): Promise<{ entries: LogEntry[], driveVersion: number, files: string[] }> {
-  const store = new Corestore(dir)
-  const log = new CallLog(store.get({ name: LOG_CORE_NAME }))
-  await log.core.ready()
-  const drive = new Hyperdrive(store.session())
-  await drive.ready()
+  const { log, drive, close } = await openStore(dir)
   try {
     const entries: LogEntry[] = []
     for await (const entry of log.read()) entries.push(entry)
@@ -35,9 +30,7 @@ async function readStore (dir: string): Promise<{ entries: LogEntry[], driveVers
     for await (const name of drive.readdir('/calls')) files.push(name as string)
     return { entries, driveVersion: drive.version, files }
   } finally {
-    await drive.close()
-    await log.core.close()
-    await store.close()
+    await close()
   }
 }
 
