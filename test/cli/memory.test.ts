@@ -40,11 +40,17 @@ async function verifyDir (dir: string): Promise<{ ok: boolean, calls: number, li
   return JSON.parse(r.stdout)
 }
 
-async function counterRestarts (): Promise<void> {
+/** fixtures/counter.js copied into a new temp dir, and the exec arguments that serve it from DIR `counter` there. */
+async function counterCopy (): Promise<{ cwd: string, script: string, dir: string, args: string[] }> {
   const cwd = await tempDir()
   const script = join(cwd, 'counter.js')
   await copyFile(join(FIXTURES, 'counter.js'), script)
-  const args = ['exec', script, '--port', '0', '--dir', join(cwd, 'counter')]
+  const dir = join(cwd, 'counter')
+  return { cwd, script, dir, args: ['exec', script, '--port', '0', '--dir', dir] }
+}
+
+async function counterRestarts (): Promise<void> {
+  const { cwd, dir, args } = await counterCopy()
   const first = await spawnCli(args, { cwd })
   await withClient(first, async (c) => {
     assert.is(await c.increment(), 1)
@@ -65,15 +71,12 @@ async function counterRestarts (): Promise<void> {
   const after = await spawnCli(args, { cwd })
   assert.is(await withClient(after, (c) => c.increment()), 2, 'a restore after --fresh replays only the calls since it')
   await after.stop()
-  const report = await verifyDir(join(cwd, 'counter'))
+  const report = await verifyDir(dir)
   assert.equal([report.calls, report.restarts], [5, 3], 'every call and restart was replayed')
 }
 
 async function killedMidBurst (): Promise<void> {
-  const cwd = await tempDir()
-  const script = join(cwd, 'counter.js')
-  await copyFile(join(FIXTURES, 'counter.js'), script)
-  const args = ['exec', script, '--port', '0', '--dir', join(cwd, 'counter')]
+  const { cwd, dir, args } = await counterCopy()
   const host = await spawnCli(args, { cwd })
   const clients = await Promise.all(Array.from({ length: 4 }, () => connect(`127.0.0.1:${host.port}`)))
   let acknowledged = 0
@@ -98,7 +101,7 @@ async function killedMidBurst (): Promise<void> {
   const next = await withClient(again, (c) => c.increment()) as number
   assert.ok(next > acknowledged, `every acknowledged call is in the restored memory: next ${next}, acknowledged ${acknowledged}`)
   await again.stop()
-  const report = await verifyDir(join(cwd, 'counter'))
+  const report = await verifyDir(dir)
   assert.is(report.calls, next, 'the next result is one past the last logged call, no more and no less')
 }
 
@@ -148,11 +151,7 @@ async function limitsLeaveNoTrace (): Promise<void> {
 }
 
 async function changedScript (): Promise<void> {
-  const cwd = await tempDir()
-  const script = join(cwd, 'counter.js')
-  await copyFile(join(FIXTURES, 'counter.js'), script)
-  const dir = join(cwd, 'counter')
-  const args = ['exec', script, '--port', '0', '--dir', dir]
+  const { cwd, script, dir, args } = await counterCopy()
   const first = await spawnCli(args, { cwd })
   await withClient(first, async (c) => { await c.increment(); await c.increment() })
   await first.stop()

@@ -34,11 +34,16 @@ async function readStore (dir: string): Promise<{ entries: LogEntry[], driveVers
   }
 }
 
-test('SIGKILL after the answers and before the cores are written: start-up completes the log and files, verify passes', async () => {
+/** The LEDGER script written into a new temp dir, and the DIR `ledger` beside it for its host. */
+async function ledgerCopy (): Promise<{ cwd: string, script: string, dir: string }> {
   const cwd = await tempDir('nodevms-journal-')
   const script = join(cwd, 'ledger.js')
   await writeFile(script, LEDGER)
-  const dir = join(cwd, 'ledger')
+  return { cwd, script, dir: join(cwd, 'ledger') }
+}
+
+test('SIGKILL after the answers and before the cores are written: start-up completes the log and files, verify passes', async () => {
+  const { cwd, script, dir } = await ledgerCopy()
   const held = await spawnCli(['exec', script, '--port', '0', '--dir', dir], { cwd, env: { ...process.env, NODEVMS_TEST_HOLD_CORE_WRITES: '1' } })
   const answered: number[] = []
   await Promise.all(Array.from({ length: CLIENTS }, async (_, id) => {
@@ -99,10 +104,7 @@ test('SIGKILL after the answers and before the cores are written: start-up compl
 })
 
 test('a verifier that asks right after an answer is shown that call, while the cores are still behind the replies', async () => {
-  const cwd = await tempDir('nodevms-journal-')
-  const script = join(cwd, 'ledger.js')
-  await writeFile(script, LEDGER)
-  const dir = join(cwd, 'ledger')
+  const { cwd, script, dir } = await ledgerCopy()
   // The core writer would wait a minute for more calls: only a verifier's request makes it write sooner.
   const host = await spawnCli(['exec', script, '--port', '0', '--dir', dir], { cwd, env: { ...process.env, NODEVMS_TEST_CORE_DELAY_MS: '60000' } })
   const client = await connect(`127.0.0.1:${host.port}`)
