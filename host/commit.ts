@@ -84,8 +84,6 @@ export const LIFECYCLE_KEY = 'nodevms/lifecycle-index'
 export const MEMORY_KEY = 'nodevms/memory-segment'
 export { BLOB_BLOCK } from './atom-writer.js'
 
-interface UserData { setUserData (key: string, value: Buffer): Promise<void>, getUserData (key: string): Promise<Buffer | null> }
-
 export class GroupCommitter {
   private waiting: Waiting[] = []
   private flushing: Promise<void> | null = null
@@ -210,8 +208,8 @@ export class GroupCommitter {
     const index = w.log.length
     const { memoryStart, sourceIndex } = segment(index)
     await w.log.append([entry])
-    await (w.logCore as unknown as UserData).setUserData(LIFECYCLE_KEY, uint32(index))
-    await (w.logCore as unknown as UserData).setUserData(MEMORY_KEY, Buffer.concat([uint32(memoryStart), uint32(sourceIndex)]))
+    await w.logCore.setUserData(LIFECYCLE_KEY, uint32(index))
+    await w.logCore.setUserData(MEMORY_KEY, Buffer.concat([uint32(memoryStart), uint32(sourceIndex)]))
     await w.atom.flush()
     await this.syncCores()
     this.caughtUp()

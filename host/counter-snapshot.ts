@@ -8,16 +8,14 @@ const COUNTERS_KEY = 'nodevms/auth-counters'
 
 export interface CounterSnapshot { length: number, counters: Record<string, number> }
 
-interface UserData { setUserData (key: string, value: Buffer): Promise<void>, getUserData (key: string): Promise<Buffer | null> }
-
 /** Stages the snapshot on `core` (an atomic session of the log: it lands with the group's entries). */
 export async function writeCounterSnapshot (core: Hypercore, snapshot: CounterSnapshot): Promise<void> {
-  await (core as unknown as UserData).setUserData(COUNTERS_KEY, Buffer.from(JSON.stringify(snapshot)))
+  await core.setUserData(COUNTERS_KEY, Buffer.from(JSON.stringify(snapshot)))
 }
 
 /** The counter snapshot, or null when there is none or it does not fit this log. */
 export async function readCounterSnapshot (log: CallLog): Promise<CounterSnapshot | null> {
-  const data = await (log.core as unknown as UserData).getUserData(COUNTERS_KEY)
+  const data = await log.core.getUserData(COUNTERS_KEY)
   if (data === null) return null
   try {
     const snapshot = JSON.parse(data.toString('utf8')) as CounterSnapshot

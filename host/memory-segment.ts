@@ -15,13 +15,11 @@ export interface MemorySegment {
   source: InitEntry | UpgradeEntry
 }
 
-interface UserData { getUserData (key: string): Promise<Buffer | null> }
-
 const WINDOW = 64
 
 /** The segment of a log whose newest lifecycle entry is at lifecycleIndex. */
 export async function readSegment (log: CallLog, lifecycleIndex: number): Promise<MemorySegment> {
-  const data = await (log.core as unknown as UserData).getUserData(MEMORY_KEY)
+  const data = await log.core.getUserData(MEMORY_KEY)
   if (data?.byteLength === 8) {
     const start = data.readUInt32LE(0)
     const sourceIndex = data.readUInt32LE(4)

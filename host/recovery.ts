@@ -15,8 +15,6 @@ import { applyChanges, type Change } from './drive-files.js'
 import { HostError } from './errors.js'
 import { readWindow } from './block-reader.js'
 
-interface UserData { getUserData (key: string): Promise<Buffer | null> }
-
 /** What start-up learned from the tail of the log. */
 export interface LogTail {
   /** The newest init, restart or upgrade entry, and its index. */
@@ -57,7 +55,7 @@ export async function readTail (log: CallLog, driveVersion: number): Promise<Log
 }
 
 async function lifecycleHint (log: CallLog): Promise<{ index: number, entry: LogEntry } | null> {
-  const data = await (log.core as unknown as UserData).getUserData(LIFECYCLE_KEY)
+  const data = await log.core.getUserData(LIFECYCLE_KEY)
   if (data?.byteLength !== 4) return null
   const index = data.readUInt32LE(0)
   if (index >= log.length) return null

@@ -25,6 +25,8 @@ declare module 'hypercore' {
     seek (byteOffset: number): Promise<[number, number]>
     truncate (length: number, fork?: number): Promise<void>
     treeHash (length?: number): Promise<Buffer>
+    setUserData (key: string, value: Buffer): Promise<void>
+    getUserData (key: string): Promise<Buffer | null>
     download (range?: { start?: number, end?: number, linear?: boolean }): { done (): Promise<void>, destroy (): void }
     createReadStream (opts?: { start?: number, end?: number, live?: boolean, snapshot?: boolean }): AsyncIterable<any> & { destroy (err?: Error): void }
     session (opts?: any): Hypercore
