@@ -86,6 +86,7 @@ export class ScriptMemory {
   private lastCostMs = 0
   private writing: Promise<void> | null = null
   private idleTimer: NodeJS.Timeout | null = null
+  private lastCallAt = 0
   private replaying = false
   /** A checkpoint waits for the host to run it between calls. */
   private requested = false
@@ -306,13 +307,23 @@ export class ScriptMemory {
     this.writing = done
   }
 
+  /**
+   * A checkpoint once no call came for idleMs. A call notes its time; the one timer, when it fires early, waits
+   * for the rest (setting a timer on every call would cost each call a clear and a set).
+   */
   private armIdle (): void {
-    if (this.idleTimer !== null) clearTimeout(this.idleTimer)
-    this.idleTimer = setTimeout(() => {
-      this.idleTimer = null
-      this.checkpointBetweenCalls()
-    }, this.policy!.idleMs)
-    this.idleTimer.unref()
+    this.lastCallAt = performance.now()
+    if (this.idleTimer !== null) return
+    const wait = (ms: number): void => {
+      this.idleTimer = setTimeout(() => {
+        const idle = performance.now() - this.lastCallAt
+        if (idle < this.policy!.idleMs) return wait(this.policy!.idleMs - idle)
+        this.idleTimer = null
+        this.checkpointBetweenCalls()
+      }, ms)
+      this.idleTimer.unref()
+    }
+    wait(this.policy!.idleMs)
   }
 
   private warn (message: string): void {
