@@ -6,7 +6,7 @@
 //   limit: call #14 bomb() by anonymous ran out of memory (OutOfMemoryError); the script's memory is as it was before the call
 import { CallErrorName } from '../engine/index.js'
 import type { CallEntry, Host, LoggedCall, RestoreReport } from '../host/index.js'
-import { dim, red } from './output.js'
+import { callerLabel, dim, red } from './output.js'
 
 /** The four lines a serving host prints on stdout when it starts, in CONTRACT §4's order. */
 export function servingLines (address: string, host: { dir: string, filesKey: string, callLogKey: string }): string {
@@ -21,9 +21,7 @@ export interface HostLinesOptions {
 
 /** Who made a call, as the log records it: a signed key (its first 8 hex), a debug name, or anonymous. */
 export function callerOf (entry: Pick<CallEntry, 'caller' | 'auth'>): string {
-  if (entry.auth !== undefined && 'pubkey' in entry.auth) return `key ${entry.auth.pubkey.slice(0, 8)}…`
-  if (entry.caller !== null) return `debug user ${JSON.stringify(entry.caller)}`
-  return 'anonymous'
+  return callerLabel(entry.auth !== undefined && 'pubkey' in entry.auth ? entry.auth.pubkey : null, entry.caller)
 }
 
 // The host's ENTRY_TOO_LARGE, typed from it but not imported at run time (help should not load Hypercore).

@@ -67,3 +67,10 @@ function timeoutMessage (err: ClientError): string {
   if (m === null) return err.message
   return `${m[1]} got no reply within ${Number(m[2]) / 1000} s; the call may or may not have run. Allow longer with --timeout SECONDS.`
 }
+
+/** Who a caller is, in the words every command uses: a signing key (its first 8 hex), a debug name, or anonymous. */
+export function callerLabel (pubkey: string | null, debugName: string | null): string {
+  if (pubkey !== null) return `key ${pubkey.slice(0, 8)}…`
+  if (debugName !== null) return `debug user ${JSON.stringify(debugName)}`
+  return 'anonymous'
+}

@@ -10,7 +10,7 @@ import { ClientError, connect, RpcError, type Client } from '../client/node.js'
 import { CLIENT_OPTIONS, type CallOptions } from './call.js'
 import type { Invocation, RunCommand } from './command-spec.js'
 import { clientIdentity } from './identity-option.js'
-import { explain } from './output.js'
+import { callerLabel, explain } from './output.js'
 import { replCompleter, type Completer } from './repl-completer.js'
 
 export interface ReplOptions extends CallOptions { exec?: string }
@@ -27,7 +27,7 @@ export const replCommand: RunCommand = {
 
 /** Gives the client a short inspect form (url, methods, caller) instead of its socket, pending calls and platform. */
 function shortInspect (client: Client, user: string | undefined): Client {
-  const caller = client.pubkey !== null ? `key ${client.pubkey.slice(0, 8)}…` : user !== undefined ? `debug user ${JSON.stringify(user)}` : 'anonymous'
+  const caller = callerLabel(client.pubkey, user ?? null)
   Object.defineProperty(client, inspect.custom, {
     value: (_depth: number, options: object) => `RPCClient ${inspect({ url: client.url, methods: client.methods, caller }, options)}`,
     configurable: true
