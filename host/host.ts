@@ -223,8 +223,9 @@ export class Host {
       ended: (record) => {
         ended = true
         // Its share of the engine's time: since it was sent, or since the call before it ended.
-        const ms = performance.now() - Math.max(sent, this.lastEnded)
-        this.lastEnded = performance.now()
+        const now = performance.now()
+        const ms = now - Math.max(sent, this.lastEnded)
+        this.lastEnded = now
         if (this.dispatcher.ended(call)) this.ended(call, asLogged(record), txn, ms)
       }
     }).catch((err) => { if (!ended) this.dispatcher.failed(call, err as Error) })

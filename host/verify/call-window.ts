@@ -47,9 +47,11 @@ export async function replayRun (engine: Engine, files: ReplayFiles, entries: re
     if (offset !== run.passed) { run.wrong = { offset: run.passed, found: { field: 'error', expected: 'a replayed call', actual: null, message: 'the engine did not replay the call' } }; return }
     const before = entry.filesVersion - entry.changes.length
     if (before !== run.filesVersion) { run.wrong = { offset, version: before }; return }
-    const found = recordFinding(outcome, expected) ?? filesFinding(entry, tx.changes(), run)
-    if (found !== null) { run.wrong = { offset, found }; return }
+    const record = recordFinding(outcome, expected)
+    if (record !== null) { run.wrong = { offset, found: record }; return }
     const changes = tx.changes()
+    const found = filesFinding(entry, changes, run)
+    if (found !== null) { run.wrong = { offset, found }; return }
     files.apply(tx, changes)
     run.filesVersion += changes.length
     if (changes.length > 0) run.changed.push({ offset, before, changes })
