@@ -27,6 +27,7 @@ export class EngineWorker {
   private readonly worker: Worker
   private readonly endpoint: CallerEndpoint
   private holds = 0
+  private terminating = false
   private death: string | null = null
   private readonly exited: Promise<void>
 
@@ -77,11 +78,14 @@ export class EngineWorker {
   }
 
   release (): void {
-    if (--this.holds === 0) this.worker.unref()
+    // Worker.terminate() refs the handle until 'exit' is emitted; an unref in between (an answer that was
+    // already on its way) would let the process end first, with terminate()'s promise never settled.
+    if (--this.holds === 0 && !this.terminating) this.worker.unref()
   }
 
   async terminate (): Promise<void> {
     this.death ??= 'it was terminated'
+    this.terminating = true
     await this.worker.terminate()
     await this.exited
   }

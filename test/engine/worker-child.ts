@@ -2,7 +2,9 @@
 //   node worker-child.js unclosed   an engine is used and never closed: the process must still exit
 //   node worker-child.js closed     an engine is closed: the process must exit
 //   node worker-child.js waiting    the only thing left is a slow call in flight: it must complete first
+//   node worker-child.js terminating  the engine's worker is killed: the kill must settle before the process exits
 import { createEngine } from 'nodevms/engine'
+import type { EngineWorker } from '../../engine/engine-worker.js'
 
 const SCRIPT = 'let n = 0; exports.next = () => ++n; exports.slow = (k) => { let s = 0; for (let i = 0; i < k; i++) s += i % 7; return s }'
 const mode = process.argv[2]
@@ -17,7 +19,16 @@ if (mode === 'unclosed') {
 } else if (mode === 'waiting') {
   // No timer, no socket: only the call in flight keeps the event loop alive.
   engine.call('slow', [3_000_000]).then((r) => process.stdout.write(`slow=${String(r.result)}\n`), (e: Error) => process.stdout.write(`failed ${e.message}\n`))
+} else if (mode === 'terminating') {
+  // A caller's wait that ends after the kill began (its answer was already on the way) releases the worker
+  // before its 'exit' arrives: terminate() must still settle, not leave the process to end without it.
+  const worker = (engine as unknown as { worker: EngineWorker }).worker
+  worker.hold()
+  const stopped = worker.terminate()
+  worker.release()
+  await stopped
+  process.stdout.write('terminated\n')
 } else {
-  process.stderr.write('usage: worker-child.js unclosed | closed | waiting\n')
+  process.stderr.write('usage: worker-child.js unclosed | closed | waiting | terminating\n')
   process.exitCode = 2
 }

@@ -77,6 +77,12 @@ test('a call in flight keeps the process alive until it completes', async () => 
   assert.match(waiting.out, /slow=\d+/, 'after the call delivered its result')
 })
 
+test('killing a worker settles even when a wait on it ends first', async () => {
+  const terminating = await child('terminating')
+  assert.is(terminating.code, 0, `the process exits normally (${terminating.out})`)
+  assert.match(terminating.out, /terminated/, 'after terminate() resolved')
+})
+
 test('an engine on a closed engine\'s instance, put back as it was prepared, behaves exactly like one on a new instance', async () => {
   // Where memory runs out depends on every byte of the heap: the count at which filling it fails,
   // and the gas of the work, must be the same in every engine, whatever ran in its instance before.

@@ -157,11 +157,16 @@ test('the pool answers every check, right or wrong, and still does when its work
   ]), [true, false, false, false, false], 'a good signature; other params, counter, signer or log')
   assert.ok(ctx.pool.stats.batches >= 1 && ctx.pool.stats.inThread === 0, 'checked in the worker')
   const answers = Array.from({ length: 20 }, (_, i) => checks(good, i % 2 === 0 ? ['x'] : ['other']))
-  await new Promise((resolve) => setImmediate(resolve)) // the batch is posted...
-  const threads = (ctx.pool as unknown as { threads: Array<{ worker: { terminate (): Promise<number> } }> }).threads
-  await threads[0].worker.terminate() // ...and its worker is gone before it answers
+  // The worker crashes on a message it cannot read, queued just ahead of the batch (posted on the next turn):
+  // it dies with the batch out, as a worker that fails mid-batch does. (Not terminate(): its answer could
+  // still arrive first, and the pool then unrefs a worker that terminate() had ref'd until its exit.)
+  const threads = (ctx.pool as unknown as { threads: Array<{ worker: { postMessage (message: unknown): void } }> }).threads
+  threads[0].worker.postMessage({ id: 0, logKey: key, calls: 'not JSON' })
   assert.equal(await Promise.all(answers), Array.from({ length: 20 }, (_, i) => i % 2 === 0))
+  assert.equal(ctx.pool.stats.inThread, 20, 'the lost batch was checked on this thread')
+  const batches = ctx.pool.stats.batches
   assert.equal(await checks(good), true, 'a new worker takes later checks')
+  assert.equal(ctx.pool.stats.batches, batches + 1, 'in a worker')
 })
 
 test.run()
