@@ -5,6 +5,7 @@ import { MessageChannel, Worker } from 'node:worker_threads'
 import { CallerEndpoint, channelBuffer, type Message } from './channel.js'
 import { EngineError } from './errors.js'
 import type { FromWorker, ToWorker } from './protocol.js'
+import { cachedProbes } from './probe-cache.js'
 import type { WasmProbes } from './wasm-probe.js'
 import { compile } from './wasm.js'
 import type { WorkerInit } from './worker.js'
@@ -18,8 +19,8 @@ const STACK_MB = 64
 
 const WORKER_URL = new URL('./worker.js', import.meta.url)
 
-/** Measured by the first worker, handed to the later ones so they skip the probe. */
-let probes: WasmProbes | null = null
+/** Measured when nodevms was built, else by the first worker; handed to every worker so it skips the probe. */
+let probes: WasmProbes | null | undefined
 
 export interface Received { message: FromWorker, bytes?: Uint8Array }
 
@@ -34,6 +35,7 @@ export class EngineWorker {
   constructor () {
     const { port1, port2 } = new MessageChannel()
     const buffer = channelBuffer()
+    if (probes === undefined) probes = cachedProbes()
     const init: WorkerInit = { channel: { buffer, port: port2 }, wasm: compile(), probes }
     this.worker = new Worker(WORKER_URL, { workerData: init, transferList: [port2], resourceLimits: { stackSizeMb: STACK_MB } })
     this.worker.unref()

@@ -1,7 +1,9 @@
-// Spare engine workers. Starting a worker thread takes tens of milliseconds, so a spare, with a fresh
-// QuickJS instance already prepared, is kept ready; a closed engine's worker prepares a fresh instance
-// and becomes a spare too. Spares never keep the process alive. A worker's new instance goes through
-// the same steps as any other, so which worker runs an engine changes nothing the script can see.
+// Spare engine workers. Starting a worker thread and preparing its QuickJS instance takes a few hundred
+// milliseconds in a new process, tens after that, so a closed engine's worker prepares a fresh instance and is
+// kept as a spare; warmEngine() starts one ahead of need. Taking the last spare does not start another: most
+// processes run one engine (a host, a verifier), and a spare nobody takes would compete for the cores with the
+// engine that was just created. Spares never keep the process alive. A worker's new instance goes through the
+// same steps as any other, so which worker runs an engine changes nothing the script can see.
 import { EngineWorker } from './engine-worker.js'
 import { EngineError } from './errors.js'
 
@@ -38,11 +40,7 @@ function readying (worker: EngineWorker): Spare {
 export async function takeWorker (): Promise<EngineWorker> {
   for (;;) {
     const i = spares.findIndex((s) => s.isReady)
-    if (i !== -1) {
-      const { worker } = spares.splice(i, 1)[0]
-      if (spares.length === 0) spares.push(readying(new EngineWorker()))
-      return worker
-    }
+    if (i !== -1) return spares.splice(i, 1)[0].worker
     if (spares.length === 0) {
       const spare = readying(new EngineWorker())
       spares.push(spare)
@@ -62,6 +60,14 @@ async function waitFor (waiting: Spare[]): Promise<void> {
   } finally {
     for (const s of waiting) s.worker.release()
   }
+}
+
+/** Starts readying a spare when none is ready or on its way, so that the next takeWorker() finds one started. */
+export function warmUp (): void {
+  if (spares.length > 0) return
+  try {
+    spares.push(readying(new EngineWorker()))
+  } catch {} // the next takeWorker() starts one and reports why it cannot
 }
 
 /** Takes back the worker of a closed engine (or one whose load failed): it becomes a spare, or ends. */

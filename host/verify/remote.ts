@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path'
 import Corestore from 'corestore'
 import Hyperdrive from 'hyperdrive'
 import { createWebSocketStream } from 'ws'
+import { warmEngine } from '../../engine/index.js'
 import { ClientError, connect, normaliseUrl, openWebSocket } from '../../client/node.js'
 import { REPLICATION_PATH } from '../../client/wire.js'
 import { CallLog, HostError, replicateCores, type Replication } from '../index.js'
@@ -36,6 +37,7 @@ export interface RemoteOptions {
  * a temporary corestore when a store is given, `fetch` is 'replicate', or the host has no block endpoint.
  */
 export async function openRemote (url: string, opts: RemoteOptions = {}): Promise<VerifySource> {
+  warmEngine() // the replay's engine starts while the host is reached
   const client = await connect(url, { timeout: opts.timeout })
   const info = client.info!
   await client.close()

@@ -3,13 +3,19 @@
 //   node worker-child.js closed     an engine is closed: the process must exit
 //   node worker-child.js waiting    the only thing left is a slow call in flight: it must complete first
 //   node worker-child.js terminating  the engine's worker is killed: the kill must settle before the process exits
-import { createEngine } from 'nodevms/engine'
+//   node worker-child.js warm       warmEngine(), an engine on the worker it readied, warmEngine() again: the process must exit
+import { createEngine, warmEngine } from 'nodevms/engine'
 import type { EngineWorker } from '../../engine/engine-worker.js'
 
 const SCRIPT = 'let n = 0; exports.next = () => ++n; exports.slow = (k) => { let s = 0; for (let i = 0; i < k; i++) s += i % 7; return s }'
 const mode = process.argv[2]
+// warm: a worker getting ready, and nothing else, must not keep the process alive.
+if (mode === 'warm') warmEngine()
 const engine = await createEngine(SCRIPT, { gasLimit: 1e9, timeoutMs: 60_000 })
-if (mode === 'unclosed') {
+if (mode === 'warm') {
+  process.stdout.write(`next=${String((await engine.call('next')).result)}\n`)
+  warmEngine()
+} else if (mode === 'unclosed') {
   await engine.call('next')
   process.stdout.write('called\n')
 } else if (mode === 'closed') {
@@ -29,6 +35,6 @@ if (mode === 'unclosed') {
   await stopped
   process.stdout.write('terminated\n')
 } else {
-  process.stderr.write('usage: worker-child.js unclosed | closed | waiting | terminating\n')
+  process.stderr.write('usage: worker-child.js unclosed | closed | waiting | terminating | warm\n')
   process.exitCode = 2
 }

@@ -77,6 +77,12 @@ test('a call in flight keeps the process alive until it completes', async () => 
   assert.match(waiting.out, /slow=\d+/, 'after the call delivered its result')
 })
 
+test('warmEngine() readies a worker that createEngine() can run on, and keeps no process alive', async () => {
+  const warm = await child('warm')
+  assert.is(warm.code, 0, `the process exits by itself (${warm.out})`)
+  assert.match(warm.out, /next=1/, 'the engine created after warmEngine() works')
+})
+
 test('killing a worker settles even when a wait on it ends first', async () => {
   const terminating = await child('terminating')
   assert.is(terminating.code, 0, `the process exits normally (${terminating.out})`)
