@@ -86,7 +86,9 @@ export class LogVerifier {
       await this.drive.ready()
       if (this.log.length === 0) throw HostError.NOT_A_NODEVMS_LOG(this.log.key, 0, 'missing: the core is empty')
       const total = this.log.length
-      // Calls that had an effect wait in `run` and are replayed together (call-window.ts).
+      // Calls that had an effect wait in `run` and are replayed together (call-window.ts). A full run is sent
+      // to the engine and the next one is read and decoded while it replays in the engine's thread; its
+      // outcome is taken (entries reported, in order) before the next run is sent.
       const run: CallEntry[] = []
       const found = (entry: LogEntry, found: Found) => {
         this.diverged = describe(entry, this.index, found)
@@ -98,33 +100,50 @@ export class LogVerifier {
         this.index++
         if (this.index % PROGRESS_EVERY === 0) this.options.onProgress?.(this.index, total)
       }
-      const flush = async (): Promise<VerifyReport | null> => {
-        if (run.length === 0) return null
-        const batch = run.splice(0)
-        const wrong = await this.guarded(() => this.replayed(batch))
+      /** The run sent to the engine, its entries not yet reported. */
+      let replaying = null as { batch: CallEntry[], wrong: Promise<{ offset: number, found: Found } | null> } | null
+      const settle = async (): Promise<VerifyReport | null> => {
+        if (replaying === null) return null
+        const { batch, wrong: outcome } = replaying
+        replaying = null
+        const wrong = await outcome
         for (let i = 0; i < batch.length; i++) {
           if (wrong?.offset === i) return found(batch[i], wrong.found)
           passed(batch[i])
         }
         return null
       }
-      for await (const entry of this.log.read(this.index, total)) {
-        const index = this.index + run.length
-        // A denied call goes on alone: call() checks it again (a denial changes no counter) and names it.
-        if (this.joinsRun(entry) && this.auth.check(entry, index) === null) {
-          run.push(entry)
-          if (run.length < RUN) continue
-          const stopped = await flush()
-          if (stopped !== null) return stopped
-          continue
-        }
-        const stopped = await flush()
-        if (stopped !== null) return stopped
-        const wrong = await this.checked(entry, this.index)
-        if (wrong !== null) return found(entry, wrong)
-        passed(entry)
+      /** Sends the waiting run, once the one before it is settled. */
+      const send = async (): Promise<VerifyReport | null> => {
+        const stopped = await settle()
+        if (stopped !== null || run.length === 0) return stopped
+        const batch = run.splice(0)
+        replaying = { batch, wrong: this.guarded(() => this.replayed(batch)) }
+        replaying.wrong.catch(() => {}) // awaited by settle(); a read that fails first must not leave it unhandled
+        return null
       }
-      return await flush() ?? this.report()
+      try {
+        for await (const entry of this.log.read(this.index, total)) {
+          const index = this.index + (replaying?.batch.length ?? 0) + run.length
+          // A denied call goes on alone: call() checks it again (a denial changes no counter) and names it.
+          if (this.joinsRun(entry) && this.auth.check(entry, index) === null) {
+            run.push(entry)
+            if (run.length < RUN) continue
+            const stopped = await send()
+            if (stopped !== null) return stopped
+            continue
+          }
+          const stopped = await send() ?? await settle()
+          if (stopped !== null) return stopped
+          const wrong = await this.checked(entry, this.index)
+          if (wrong !== null) return found(entry, wrong)
+          passed(entry)
+        }
+        return await send() ?? await settle() ?? this.report()
+      } finally {
+        // Never leave a replay running into the next advance(): its outcome is dropped (or already thrown).
+        await replaying?.wrong.catch(() => {})
+      }
     } finally {
       this.running = false
       this.ms += performance.now() - started
@@ -276,8 +295,9 @@ export class LogVerifier {
     this.sourceHash = sha256Hex(source)
     this.run = describeRun(entry.mode, entry.limits)
     try {
+      // patient: this thread fetches and checks the next run while the engine's thread replays one.
       this.engine = await createEngine(source, {
-        filename, files: this.files, seeded: entry.mode === 'seeded', log: () => {},
+        filename, files: this.files, seeded: entry.mode === 'seeded', log: () => {}, patient: true,
         gasLimit: entry.limits.gas, memoryLimit: entry.limits.memory, timeoutMs: entry.limits.timeoutMs
       })
     } catch (err) {
