@@ -24,6 +24,7 @@ const SHIPPED = [
   /^(README\.md|package\.json|LICENSE)$/,
   /^dist\/(engine|host|client|cli)\/.+\.(js|d\.ts)$/,
   /^dist\/browser\/nodevms-client\.js(\.map)?$/, // one file a page loads, and its map (README "In a web page")
+  /^dist\/engine\/wasm-probes\.json$/, // the QuickJS build's probes, measured by the build (engine/probe-cache.ts)
   /^fixtures\/[\w-]+\.js$/,
   /^types\/[\w-]+\.d\.ts$/
 ]
