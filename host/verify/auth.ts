@@ -1,30 +1,20 @@
 // Caller signatures in the log (CONTRACT §5): each signed call names its caller by public key, carries
 // an ed25519 signature over the canonical call, and a counter above the last one for that key.
 import { signatureCovers, type CallEntry } from '../index.js'
-import { UnsignedCallers } from './unsigned-callers.js'
 
 /** Checks every signed call of one log, in log order. */
 export class AuthChecker {
   private readonly counters = new Map<string, number>()
-  /** Calls that name a caller on the host's word alone (debug mode), by name. */
-  readonly unsignedCallers = new UnsignedCallers()
 
   constructor (private readonly logKey: string) {}
 
-  /** How many calls name a caller on the host's word alone. */
-  get unsigned (): number { return this.unsignedCallers.count }
-
   /**
    * Why this signed call fails (another caller than the signer, a bad signature, a replayed counter), or
-   * null. A call whose caller is the host's word passes, and is recorded under unsignedCallers with
-   * `index`, its place in the log.
+   * null. A call whose caller is the host's word (see unsignedCaller) passes.
    */
-  check (entry: CallEntry, index?: number): { expected: unknown, actual: unknown, message: string } | null {
+  check (entry: CallEntry): { expected: unknown, actual: unknown, message: string } | null {
     const auth = entry.auth
-    if (auth === undefined || 'debug' in auth) {
-      if (entry.caller !== null) this.unsignedCallers.record(entry.caller, index)
-      return null
-    }
+    if (auth === undefined || 'debug' in auth) return null
     if (entry.caller !== auth.pubkey) {
       return { expected: auth.pubkey, actual: entry.caller, message: 'the caller is not the key that signed the call' }
     }
@@ -38,4 +28,9 @@ export class AuthChecker {
     this.counters.set(auth.pubkey, auth.counter)
     return null
   }
+}
+
+/** The caller a call names on the host's word alone (no signature: a debug name), or null. */
+export function unsignedCaller (entry: CallEntry): string | null {
+  return entry.auth === undefined || 'debug' in entry.auth ? entry.caller : null
 }

@@ -16,7 +16,8 @@ import type Hyperdrive from 'hyperdrive'
 import { createEngine, ENGINE_NAME, ENGINE_VERSION, wasmSha256 } from '../../engine/index.js'
 import type { Engine } from '../../engine/index.js'
 import { hadNoEffect, HostError, sha256Hex, type CallEntry, type CallLog, type Change, type EngineInfo, type Limits, type LogEntry, type RestartEntry, type UpgradeEntry } from '../index.js'
-import { AuthChecker } from './auth.js'
+import { AuthChecker, unsignedCaller } from './auth.js'
+import { UnsignedCallers } from './unsigned-callers.js'
 import { compareFinalFiles, driveChanges } from './differences.js'
 import { compareDriveHistory, DriveHistory } from './drive-history.js'
 import { replayRun } from './call-window.js'
@@ -49,6 +50,8 @@ const EMPTY_DRIVE_VERSION = 1 // an empty Hyperdrive reports version 1 (drive-fi
 export class LogVerifier {
   private readonly files = new ReplayFiles()
   private readonly auth: AuthChecker
+  /** Calls among those checked and found right that name a caller on the host's word alone, by name. */
+  private readonly unsignedCallers = new UnsignedCallers()
   private readonly history: DriveHistory
   private readonly warnedEngines = new Set<string>()
   private readonly warnings: string[] = []
@@ -96,6 +99,8 @@ export class LogVerifier {
         return this.report(this.diverged)
       }
       const passed = (entry: LogEntry) => {
+        const unsigned = entry.type === 'call' ? unsignedCaller(entry) : null
+        if (unsigned !== null) this.unsignedCallers.record(unsigned, this.index)
         this.options.onEntry?.(this.index, entry, null)
         this.index++
         if (this.index % PROGRESS_EVERY === 0) this.options.onProgress?.(this.index, total)
@@ -124,9 +129,8 @@ export class LogVerifier {
       }
       try {
         for await (const entry of this.log.read(this.index, total)) {
-          const index = this.index + (replaying?.batch.length ?? 0) + run.length
           // A denied call goes on alone: call() checks it again (a denial changes no counter) and names it.
-          if (this.joinsRun(entry) && this.auth.check(entry, index) === null) {
+          if (this.joinsRun(entry) && this.auth.check(entry) === null) {
             run.push(entry)
             if (run.length < RUN) continue
             const stopped = await send()
@@ -167,7 +171,7 @@ export class LogVerifier {
   /** The report at the current point; `divergence` (an archive verdict, say) makes it a failure. */
   report (divergence: VerifyDivergence | null = this.diverged): VerifyReport {
     const warnings = [...this.warnings]
-    const unsigned = this.auth.unsignedCallers.warning()
+    const unsigned = this.unsignedCallers.warning()
     if (unsigned !== null) warnings.push(unsigned)
     return {
       ok: divergence === null,
@@ -179,7 +183,7 @@ export class LogVerifier {
       filesKey: this.drive.key.toString('hex'),
       ms: Math.round(this.ms),
       ...(divergence !== null ? { divergence } : {}),
-      unsignedCallers: this.auth.unsignedCallers.report(),
+      unsignedCallers: this.unsignedCallers.report(),
       warnings
     }
   }
@@ -271,7 +275,7 @@ export class LogVerifier {
         return sourceHashProblem(entry) ?? await this.load(entry.source, entry.filename, entry)
       }
       case 'call':
-        return await this.call(entry, index)
+        return await this.call(entry)
     }
   }
 
@@ -327,9 +331,9 @@ export class LogVerifier {
   }
 
   /** A call checked alone: one whose caller is denied, or that had no effect; any other is replayed (as a run of one). */
-  private async call (entry: CallEntry, index: number): Promise<Found | null> {
+  private async call (entry: CallEntry): Promise<Found | null> {
     if (this.engine === null) throw new Error('unreachable: a call before the engine loaded')
-    const denied = this.auth.check(entry, index)
+    const denied = this.auth.check(entry)
     if (denied !== null) return { field: 'auth', ...denied }
     if (hadNoEffect(entry)) return await this.noEffect(entry)
     return (await this.replayed([entry]))?.found ?? null

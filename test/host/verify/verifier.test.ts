@@ -353,6 +353,19 @@ test('a wrong result is caught at its entry, with method, caller, expected and a
   assert.is(d.actual, 42, 'actual: what the log says')
 })
 
+test('a report names only the unsigned callers of entries found right: none from the divergence or past it', async (ctx) => {
+  await ctx.host.init(COUNTER)
+  // Runs are replayed 256 calls at a time, the next one read while one replays: the wrong call (300) and the
+  // calls after it, up to the end of the log, have all been read by the time it is found.
+  for (let i = 1; i <= 600; i++) {
+    const caller = i < 300 ? 'bob' : i === 300 ? 'carol' : 'dave'
+    await ctx.host.call('increment', [], { caller, auth: { debug: true }, ...(i === 300 ? { tamper: (e: CallEntry) => { e.result = -1 } } : {}) })
+  }
+  const report = await verify(ctx)
+  diverges(report, 300, 'result')
+  assert.equal(report.unsignedCallers, { calls: 299, callers: [{ caller: 'bob', calls: 299, first: [1, 2, 3, 4, 5], looksLikeKey: false }], otherCalls: 0 })
+})
+
 test('calls that log no file changes are replayed together, and a wrong one deep in a long run is still named at its entry', async (ctx) => {
   await ctx.host.init(COUNTER)
   for (let i = 1; i <= 700; i++) await ctx.host.call('increment', [], i === 450 ? { tamper: (e) => { e.result = -1 } } : {})
