@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connect } from '../../client/node.js'
 import { RpcError } from '../../client/errors.js'
+import type { CallEntry, LogEntry } from '../../host/index.js'
+import { openStore } from '../host/stopped-store.js'
 import { runCli, spawnCli, stopAll } from './helpers.js'
 
 const FILLER = `exports.write = async function (name, kib) {
@@ -118,6 +120,58 @@ maybe('a full disk is refused with -32010 and reported to the operator; freeing 
     assert.is((await host.stop()).code, 0)
     const verified = await runCli(['verify', '--dir', dir])
     assert.is(verified.code, 0, `verify --dir passes after the full disk:\n${verified.stdout}${verified.stderr}`)
+  } finally {
+    await stopAll()
+    disk.unmount()
+  }
+})
+
+maybe('calls in flight together when the disk fills, and while the host reopens its store, each get an answer; the log holds exactly the answered ones', async () => {
+  const disk = smallDisk()
+  if ('skip' in disk) return
+  try {
+    const script = join(disk.mount, 'filler.js')
+    writeFileSync(script, FILLER)
+    const dir = join(disk.mount, 'host')
+    const host = await spawnCli(['exec', script, '--dir', dir, '--port', '0'])
+    const clients = await Promise.all(Array.from({ length: 4 }, () => connect(`localhost:${host.port}`)))
+    const ballast = fill(disk.mount, 1536 * 1024)
+    const written: string[] = []
+    /** Sends `n` writes from every client at once, none awaited before the next; keeps the names answered with a result. */
+    const burst = async (tag: string, n: number): Promise<void> => {
+      const names = clients.flatMap((_, c) => Array.from({ length: n }, (_, i) => `${tag}-${c}-${i}`))
+      const outcomes = await Promise.allSettled(names.map((name, k) => clients[Math.floor(k / n)].write(name, 64)))
+      outcomes.forEach((outcome, k) => {
+        if (outcome.status === 'fulfilled') return written.push(names[k])
+        assert.instance(outcome.reason, RpcError, `a refusal is an answer from the host, not a dropped connection: ${String(outcome.reason)}`)
+        assert.is((outcome.reason as RpcError).code, DISK_FULL, `refused as a full disk: ${(outcome.reason as RpcError).message}`)
+      })
+    }
+    await burst('a', 10) // 40 writes of 64 KiB against about 1.5 MiB free
+    assert.ok(written.length < 40, `the disk filled up during the burst (${written.length} of 40 written)`)
+    await burst('b', 5) // while the host refuses and tries to reopen its store
+    unlinkSync(ballast)
+    const deadline = Date.now() + 20_000
+    let count: unknown = null
+    while (count === null && Date.now() < deadline) {
+      count = await clients[0].count().catch(async () => { await new Promise((resolve) => setTimeout(resolve, 250)); return null })
+    }
+    assert.is(count, written.length, 'every write answered with a result is in the files, and no other')
+    await Promise.all(clients.map((c) => c.close()))
+    assert.is((await host.stop()).code, 0)
+    // The log: init, the answered writes (in some order), the restart of the reopened store, the count.
+    const stopped = await openStore(dir)
+    const entries: LogEntry[] = []
+    try {
+      for await (const entry of stopped.log.read()) entries.push(entry)
+    } finally {
+      await stopped.close()
+    }
+    const calls = entries.filter((e): e is CallEntry => e.type === 'call')
+    assert.equal(calls.filter((e) => e.method === 'write').map((e) => e.args[0]).sort(), [...written].sort(), 'exactly the answered writes are logged')
+    assert.equal(entries.map((e) => e.type === 'call' ? e.method : e.type), ['init', ...written.map(() => 'write'), 'restart', 'count'])
+    const verified = await runCli(['verify', '--dir', dir])
+    assert.is(verified.code, 0, `verify --dir passes:\n${verified.stdout}${verified.stderr}`)
   } finally {
     await stopAll()
     disk.unmount()
