@@ -41,6 +41,20 @@ function smallDisk (): { mount: string, unmount (): void } | { skip: string } {
   }
 }
 
+/** Runs `body` with FILLER at `script` and a host directory `dir` on a new small disk at `mount`; stops every CLI process and unmounts after. */
+async function onSmallDisk (body: (disk: { mount: string, script: string, dir: string }) => Promise<void>): Promise<void> {
+  const disk = smallDisk()
+  if ('skip' in disk) return
+  try {
+    const script = join(disk.mount, 'filler.js')
+    writeFileSync(script, FILLER)
+    await body({ mount: disk.mount, script, dir: join(disk.mount, 'host') })
+  } finally {
+    await stopAll()
+    disk.unmount()
+  }
+}
+
 /** The RPC error a call was refused with (fails the test when it was not refused). */
 async function refusal (call: () => Promise<unknown>, what: string): Promise<RpcError> {
   try {
@@ -70,15 +84,10 @@ if ('skip' in probe) {
 const maybe = 'skip' in probe ? test.skip : test
 
 maybe('a full disk is refused with -32010 and reported to the operator; freeing space brings the host back', async () => {
-  const disk = smallDisk()
-  if ('skip' in disk) return
-  try {
-    const script = join(disk.mount, 'filler.js')
-    writeFileSync(script, FILLER)
-    const dir = join(disk.mount, 'host')
+  await onSmallDisk(async ({ mount, script, dir }) => {
     const host = await spawnCli(['exec', script, '--dir', dir, '--port', '0'])
     const client = await connect(`localhost:${host.port}`)
-    const ballast = fill(disk.mount, 1536 * 1024)
+    const ballast = fill(mount, 1536 * 1024)
     let written = 0
     let refused: RpcError | null = null
     for (let i = 0; i < 100 && refused === null; i++) {
@@ -120,22 +129,14 @@ maybe('a full disk is refused with -32010 and reported to the operator; freeing 
     assert.is((await host.stop()).code, 0)
     const verified = await runCli(['verify', '--dir', dir])
     assert.is(verified.code, 0, `verify --dir passes after the full disk:\n${verified.stdout}${verified.stderr}`)
-  } finally {
-    await stopAll()
-    disk.unmount()
-  }
+  })
 })
 
 maybe('calls in flight together when the disk fills, and while the host reopens its store, each get an answer; the log holds exactly the answered ones', async () => {
-  const disk = smallDisk()
-  if ('skip' in disk) return
-  try {
-    const script = join(disk.mount, 'filler.js')
-    writeFileSync(script, FILLER)
-    const dir = join(disk.mount, 'host')
+  await onSmallDisk(async ({ mount, script, dir }) => {
     const host = await spawnCli(['exec', script, '--dir', dir, '--port', '0'])
     const clients = await Promise.all(Array.from({ length: 4 }, () => connect(`localhost:${host.port}`)))
-    const ballast = fill(disk.mount, 1536 * 1024)
+    const ballast = fill(mount, 1536 * 1024)
     const written: string[] = []
     /** Sends `n` writes from every client at once, none awaited before the next; keeps the names answered with a result. */
     const burst = async (tag: string, n: number): Promise<void> => {
@@ -172,22 +173,14 @@ maybe('calls in flight together when the disk fills, and while the host reopens 
     assert.equal(entries.map((e) => e.type === 'call' ? e.method : e.type), ['init', ...written.map(() => 'write'), 'restart', 'count'])
     const verified = await runCli(['verify', '--dir', dir])
     assert.is(verified.code, 0, `verify --dir passes:\n${verified.stdout}${verified.stderr}`)
-  } finally {
-    await stopAll()
-    disk.unmount()
-  }
+  })
 })
 
 maybe('exec on a full disk exits 1 saying the disk is full, not that permissions are wrong', async () => {
-  const disk = smallDisk()
-  if ('skip' in disk) return
-  try {
-    const script = join(disk.mount, 'filler.js')
-    writeFileSync(script, FILLER)
-    const dir = join(disk.mount, 'host')
+  await onSmallDisk(async ({ mount, script, dir }) => {
     const host = await spawnCli(['exec', script, '--dir', dir, '--port', '0'])
     assert.is((await host.stop()).code, 0)
-    const ballast = fill(disk.mount, 0)
+    const ballast = fill(mount, 0)
     const served = await runCli(['exec', script, '--dir', dir, '--port', '0'])
     assert.is(served.code, 1, `exit 1 on a full disk:\n${served.stdout}${served.stderr}`)
     assert.match(served.stderr, /The disk holding .* is full/)
@@ -195,10 +188,7 @@ maybe('exec on a full disk exits 1 saying the disk is full, not that permissions
     unlinkSync(ballast)
     const again = await spawnCli(['exec', script, '--dir', dir, '--port', '0'])
     assert.is((await again.stop()).code, 0, 'with room again it starts')
-  } finally {
-    await stopAll()
-    disk.unmount()
-  }
+  })
 })
 
 test.run()
