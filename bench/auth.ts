@@ -7,8 +7,7 @@
 //   auth.check_main_thread   µs of main-thread time per signature check through the host's worker pool, in
 //                            batches of 32 (32 clients in flight), against checking on the main thread itself
 //                            (hypercore-crypto), and against batches of 8 and of 1: what the channel costs
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import crypto from 'hypercore-crypto'
@@ -16,6 +15,7 @@ import { WebSocket } from 'ws'
 import { signCall } from '../client/node.js'
 import { signatureCovers } from '../host/index.js'
 import { SignaturePool } from '../host/rpc/signature-pool.js'
+import { benchDir } from './interrupt.js'
 import { formatTable, type BenchResult } from './report.js'
 import { against, fromRounds, interleave, type BenchOptions } from './rounds.js'
 import { anonymous, mainThreadCost, startHost, stopServer, throughput, type Server } from './serve.js'
@@ -69,7 +69,7 @@ async function benchChannel (quick: boolean): Promise<BenchResult> {
 }
 
 export async function benchAuth ({ quick, before }: BenchOptions): Promise<BenchResult[]> {
-  const dir = await mkdtemp(join(tmpdir(), 'nodevms-bench-auth-'))
+  const dir = await benchDir('auth')
   const servers: Server[] = []
   try {
     const host = await startHost(join(dir, 'host'))

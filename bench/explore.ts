@@ -6,14 +6,14 @@
 // The log: 100,000 entries (--quick: 20,000) written by a real Host (64 callers in flight, group commits),
 // then explored from its directory, as `nodevms explore --dir` does.
 import { createServer, type Server } from 'node:http'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { Explorer } from '../host/explore/index.js'
 import { Host } from '../host/index.js'
 import { openHostDir } from '../host/verify/index.js'
+import { benchDir } from './interrupt.js'
 import { formatTable, round, type BenchResult } from './report.js'
 
 const fixtures = fileURLToPath(new URL('../../fixtures/', import.meta.url))
@@ -130,7 +130,7 @@ export async function benchExplore (quick: boolean): Promise<BenchResult[]> {
     process.stderr.write(`explore bench skipped: Chromium at ${CHROMIUM} would not start: ${(err as Error).message.split('\n')[0]}\n`)
     return []
   }
-  const root = await mkdtemp(join(tmpdir(), 'nodevms-bench-explore-'))
+  const root = await benchDir('explore')
   let explorer: Explorer | null = null
   let baseline: { server: Server, url: string } | null = null
   try {

@@ -7,14 +7,14 @@
 //                        against the same host with syncs left to the kernel, interleaved in this run
 //   host.sync_per_group  ms a lone caller waits more per call (one call per group) for the syncs
 import { readFileSync } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import Corestore from 'corestore'
 import Hyperdrive from 'hyperdrive'
 import { Host } from '../host/host.js'
 import { StateRoot } from '../host/state-root.js'
+import { benchDir } from './interrupt.js'
 import { formatTable, round, type BenchResult } from './report.js'
 
 const fixtures = fileURLToPath(new URL('../../fixtures/', import.meta.url))
@@ -152,7 +152,7 @@ function median (values: number[]): number {
 }
 
 export async function benchHost (quick: boolean): Promise<BenchResult[]> {
-  const root = await mkdtemp(join(tmpdir(), 'nodevms-bench-host-'))
+  const root = await benchDir('host')
   try {
     const ms = quick ? 1500 : 5000
     // Subject and baseline alternate, so drift (other load, thermal) hits both.

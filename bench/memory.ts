@@ -14,13 +14,13 @@
 //   host.checkpoint_throughput  durable calls/s through Host.call (32 callers) on that 10 MB script with the
 //                            default checkpoint policy; baseline: the same host with checkpoints off, interleaved
 //                                                                                                 target ≥ 95% of it
-import { mkdtemp, rename, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createEngine } from '../engine/index.js'
 import { CHECKPOINT_DIR } from '../host/checkpoint-files.js'
 import { Host, type HostOptions } from '../host/host.js'
+import { benchDir } from './interrupt.js'
 import { formatTable, round, type BenchResult } from './report.js'
 
 // counter.js with a method that never ends (a limit hit), and a 10 MB heap for the checkpoint measures.
@@ -136,7 +136,7 @@ async function heavyRate (dir: string, checkpoints: boolean, ms: number): Promis
 }
 
 export async function benchMemory (quick: boolean): Promise<BenchResult[]> {
-  const root = await mkdtemp(join(tmpdir(), 'nodevms-bench-memory-'))
+  const root = await benchDir('memory')
   try {
     const calls = quick ? 10_000 : 100_000
     const label = quick ? '10,000' : '100,000'

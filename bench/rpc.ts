@@ -14,14 +14,14 @@
 //                         commit, no ws); a served call does all of that plus the ws work, on one thread
 //   rpc.commit_floor_p50  one 300-byte append plus atom.flush() on a bare Corestore, ms: the storage work
 //                         every durable call waits for, without a host, an engine or a socket
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import Corestore from 'corestore'
 import type Hypercore from 'hypercore'
 import { connect } from '../client/node.js'
 import { hostRate } from './host.js'
+import { benchDir } from './interrupt.js'
 import { formatTable, round, type BenchResult } from './report.js'
 import { against, fromRounds, interleave, type BenchOptions } from './rounds.js'
 import { anonymous, startDurableBaseline, startEcho, startHost, stopServer, throughput, type Server } from './serve.js'
@@ -79,7 +79,7 @@ function single (name: string, value: number, unit: string, baselineName: string
 }
 
 export async function benchRpc ({ quick, before }: BenchOptions): Promise<BenchResult[]> {
-  const dir = await mkdtemp(join(tmpdir(), 'nodevms-bench-rpc-'))
+  const dir = await benchDir('rpc')
   const servers: Server[] = []
   const start = async (server: Promise<Server>): Promise<Server> => { const s = await server; servers.push(s); return s }
   try {

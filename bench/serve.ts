@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { connect, type Client, type Identity } from '../client/node.js'
+import { tracked } from './interrupt.js'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 const cliPath = fileURLToPath(new URL('../cli/index.js', import.meta.url))
@@ -15,7 +16,7 @@ export interface Server { port: number, child: ChildProcess }
 /** Spawns `node <args>` in the repo root and resolves once it prints "Serving at …:PORT". */
 export function startServer (args: string[]): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = tracked(spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] }))
     let out = ''
     let err = ''
     const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`bench server did not start within 20 s: ${err}`)) }, 20_000)

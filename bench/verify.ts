@@ -14,8 +14,7 @@
 // and served by a real RpcServer.
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { replay, type CallRecord } from '../engine/index.js'
@@ -23,6 +22,7 @@ import { toCallRecord } from '../host/call-log.js'
 import { Host } from '../host/index.js'
 import { hostService, RpcServer } from '../host/rpc/index.js'
 import { openRemote, verifyLog } from '../host/verify/index.js'
+import { benchDir, tracked } from './interrupt.js'
 import { formatTable, round, type BenchResult } from './report.js'
 import { against, fromRounds, interleave, type BenchOptions } from './rounds.js'
 
@@ -61,7 +61,7 @@ function verifyInChild (served: Served, fetch: Fetch, checkout: string | null = 
   return new Promise((resolve, reject) => {
     const script = checkout === null ? self : join(checkout, 'dist', 'bench', 'verify.js')
     const args = [script, '--child', served.url, ...(checkout === null && fetch === 'replicate' ? ['--replicate'] : []), ...(fetchOnly ? ['--fetch-only'] : [])]
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] })
+    const child = tracked(spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] }))
     let out = ''
     child.stdout.on('data', (d) => { out += d })
     child.on('error', reject)
@@ -125,7 +125,7 @@ const entriesPerSecond = (run: ChildRun) => run.entries / (run.ms / 1000)
 export async function benchVerify ({ quick, before }: BenchOptions): Promise<BenchResult[]> {
   const calls = 20_000
   const big = quick ? 20_000 : 100_000
-  const root = await mkdtemp(join(tmpdir(), 'nodevms-bench-verify-'))
+  const root = await benchDir('verify')
   const rate = (served: Served, fetch: Fetch, checkout: string | null = null) => async () => entriesPerSecond(await verifyInChild(served, fetch, checkout))
   const main = (served: Served) => before === null ? [] : [['main', rate(served, 'bulk', before)] as ['main', () => Promise<number>]]
   try {
