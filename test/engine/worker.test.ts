@@ -1,8 +1,12 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { spawn } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
+import { mkdtemp, rm, utimes, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { createEngine, EngineError, MemoryFiles } from 'nodevms/engine'
+import { workerEntry } from '../../engine/engine-worker.js'
 import type { Engine } from 'nodevms/engine'
 
 const CHILD = fileURLToPath(new URL('./worker-child.js', import.meta.url))
@@ -81,6 +85,23 @@ test('warmEngine() readies a worker that createEngine() can run on, and keeps no
   const warm = await child('warm')
   assert.is(warm.code, 0, `the process exits by itself (${warm.out})`)
   assert.match(warm.out, /next=1/, 'the engine created after warmEngine() works')
+})
+
+test('a worker runs the bundle the build made, never one older than worker.js', async () => {
+  assert.match(workerEntry().pathname, /\/engine\/worker\.bundle\.js$/, 'after npm run build, workers load the bundle')
+  const dir = await mkdtemp(join(tmpdir(), 'nodevms-worker-entry-'))
+  try {
+    const url = pathToFileURL(dir + '/')
+    await writeFile(join(dir, 'worker.js'), '')
+    assert.match(workerEntry(url).pathname, /\/worker\.js$/, 'no bundle: the modules')
+    await writeFile(join(dir, 'worker.bundle.js'), '')
+    await utimes(join(dir, 'worker.bundle.js'), new Date(1000), new Date(1000))
+    assert.match(workerEntry(url).pathname, /\/worker\.js$/, 'a bundle older than worker.js (a compile without the bundle step): the modules')
+    await utimes(join(dir, 'worker.bundle.js'), new Date(), new Date())
+    assert.match(workerEntry(url).pathname, /\/worker\.bundle\.js$/, 'a bundle as new as worker.js: the bundle')
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
 })
 
 test('killing a worker settles even when a wait on it ends first', async () => {
