@@ -4,15 +4,14 @@
 // (results, gas, file changes, files versions, state roots), whatever happens inside the burst: file reads and
 // writes that depend on the call before, limit hits, a call whose entry is too large for the log (the calls after
 // it ran on its effects and run again), and checkpoints taken while calls keep coming.
-import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { mkdtemp, rm, unlink } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { CheckpointFiles } from '../../host/checkpoint-files.js'
 import { Host, type HostOptions } from '../../host/host.js'
 import type { CallEntry } from '../../host/call-log.js'
 import { verifyLog } from '../../host/verify/index.js'
+import { hostsSuite, type HostsCtx } from './hosts-suite.js'
 
 // Each call reads what the calls before it wrote: a call that saw stale files, or files of a call that had no
 // effect, changes every later result and state root.
@@ -30,15 +29,9 @@ exports.count = () => total
 exports.big = (mib) => { total += 1000000; return 'x'.repeat(mib * 1048576) }
 `
 
-interface Ctx { root: string, hosts: Host[] }
-const test = suite<Ctx>('call dispatch', { root: '', hosts: [] })
-test.before.each(async (ctx) => { ctx.root = await mkdtemp(join(tmpdir(), 'nodevms-dispatch-')); ctx.hosts = [] })
-test.after.each(async (ctx) => {
-  for (const host of ctx.hosts) await host.close()
-  await rm(ctx.root, { recursive: true, force: true })
-})
+const test = hostsSuite('call dispatch', 'dispatch')
 
-async function open (ctx: Ctx, name: string, more: Partial<HostOptions> = {}): Promise<Host> {
+async function open (ctx: HostsCtx, name: string, more: Partial<HostOptions> = {}): Promise<Host> {
   const host = new Host({ source: SCRIPT, filename: 'steps.js', dir: join(ctx.root, name), gasLimit: 50, memoryLimit: 256 * 1048576, syncWrites: false, audit: false, warn: () => {}, log: () => {}, ...more })
   ctx.hosts.push(host)
   await host.ready()

@@ -1,14 +1,13 @@
 // The host's memory checkpoints (host/checkpoint-files.ts, host/script-memory.ts) are a cache only: a host that
 // starts from one behaves byte for byte like a host that replays its log, and a checkpoint it cannot trust (torn,
 // altered, or refused by the engine) is ignored with a warning and the log is replayed instead.
-import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { CheckpointFiles } from '../../host/checkpoint-files.js'
 import { Host, type HostOptions } from '../../host/host.js'
 import type { CallEntry } from '../../host/call-log.js'
+import { hostsSuite, type HostsCtx } from './hosts-suite.js'
 
 const SCRIPT = `let state = { n: 0, list: [], map: {} }
 exports.step = async (k) => {
@@ -25,22 +24,16 @@ exports.step = async (k) => {
 exports.spin = async (k) => { state.n = -1; await System.files.writeFile('/spun', k); for (;;) {} }
 `
 
-interface Ctx { root: string, hosts: Host[] }
-const test = suite<Ctx>('memory checkpoints', { root: '', hosts: [] })
-test.before.each(async (ctx) => { ctx.root = await mkdtemp(join(tmpdir(), 'nodevms-checkpoint-')); ctx.hosts = [] })
-test.after.each(async (ctx) => {
-  for (const host of ctx.hosts) await host.close()
-  await rm(ctx.root, { recursive: true, force: true })
-})
+const test = hostsSuite('memory checkpoints', 'checkpoint')
 
-async function open (ctx: Ctx, name: string, warnings: string[] = [], more: Partial<HostOptions> = {}): Promise<Host> {
+async function open (ctx: HostsCtx, name: string, warnings: string[] = [], more: Partial<HostOptions> = {}): Promise<Host> {
   const host = new Host({ source: SCRIPT, filename: 'mixed.js', dir: join(ctx.root, name), gasLimit: 2000, syncWrites: false, audit: false, warn: (m) => warnings.push(m), log: () => {}, ...more })
   ctx.hosts.push(host)
   await host.ready()
   return host
 }
 
-async function close (ctx: Ctx, host: Host): Promise<void> {
+async function close (ctx: HostsCtx, host: Host): Promise<void> {
   ctx.hosts.splice(ctx.hosts.indexOf(host), 1)
   await host.close()
 }
