@@ -141,7 +141,8 @@ export class FileSystem {
 
 /** An in-memory files archive, for tests and for replays. */
 export class MemoryFiles implements Files {
-  private readonly map = new Map<string, Uint8Array>()
+  /** Path to content (a subclass may change it in other ways than put/del: the verifier's replayed archive). */
+  protected readonly map = new Map<string, Uint8Array>()
 
   async get (path: string): Promise<Uint8Array | null> {
     return this.map.get(path) ?? null

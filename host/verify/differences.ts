@@ -1,7 +1,7 @@
 // What the verifier reports about files: the paths where the replay and the host's archive (or log)
 // differ, with short previews of both sides, and the comparisons that find them.
 import type Hyperdrive from 'hyperdrive'
-import type { Files } from '../../engine/index.js'
+import type { Files, MemoryFiles } from '../../engine/index.js'
 import { DriveFiles, sameContent, StateRoot, type Change, type LogChange } from '../index.js'
 import { driveChangeAt } from './drive-history.js'
 
@@ -102,7 +102,7 @@ export async function driveChanges (drive: Hyperdrive, from: number, to: number,
 }
 
 /** Every path and byte of the replayed archive against the drive at version (expected: the replay). */
-export async function compareFinalFiles (replayed: { entries (): Array<[string, Uint8Array]> }, drive: Hyperdrive, version: number): Promise<FilesDifference | null> {
+export async function compareFinalFiles (replayed: MemoryFiles, drive: Hyperdrive, version: number): Promise<FilesDifference | null> {
   const out = new DifferenceBuilder()
   const root = new StateRoot()
   const checkout = DriveFiles.checkout(drive, version)

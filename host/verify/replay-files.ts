@@ -1,26 +1,13 @@
 // The replayed files archive. Each replayed call runs in its own FilesTransaction over an in-memory archive,
 // exactly as the host runs it over its drive, so the net changes (sorted, no-ops dropped) and the state root
 // can be compared with the log entry.
-import type { Files } from '../../engine/index.js'
+import { MemoryFiles, type Files } from '../../engine/index.js'
 import { FilesTransaction, StateRoot, type Change } from '../index.js'
 
 /** The archive as the replay left it: files in memory, changed only by apply(). */
-export class ReplayedArchive implements Files {
-  private readonly map = new Map<string, Uint8Array>()
-
-  async get (path: string): Promise<Uint8Array | null> { return this.map.get(path) ?? null }
-  async put (): Promise<void> { throw readOnly() }
-  async del (): Promise<void> { throw readOnly() }
-
-  async list (dir: string): Promise<string[]> {
-    const prefix = dir === '/' ? '/' : dir + '/'
-    return [...this.map.keys()].filter((p) => p.startsWith(prefix)).sort(byCodeUnit)
-  }
-
-  /** Every file, sorted by path. */
-  entries (): Array<[string, Uint8Array]> {
-    return [...this.map.entries()].sort(([a], [b]) => byCodeUnit(a, b))
-  }
+export class ReplayedArchive extends MemoryFiles {
+  override async put (): Promise<void> { throw readOnly() }
+  override async del (): Promise<void> { throw readOnly() }
 
   /** A call's net changes, at once (no await: the next call's transaction reads them right after). */
   apply (changes: readonly Change[]): void {
@@ -59,8 +46,4 @@ export class ReplayFiles implements Files {
 // The same refusal as the host's PendingFiles, so a script that catches it replays identically.
 function readOnly (): Error {
   return new Error('PendingFiles is read-only: calls write through a FilesTransaction')
-}
-
-function byCodeUnit (a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0
 }
