@@ -1,14 +1,14 @@
 // The caller's side of an engine's work, in order: calls, and the other requests (a checkpoint, stats)
 // between them. Calls waiting together go to the worker as one batch, and their records come back
-// together: a replay that queues its calls crosses threads once per batch, not once per call. File
-// requests are served as they come, one at a time, on this thread where the Files object lives.
+// together: a replay that queues its calls crosses threads once per batch, not once per call. System.files
+// runs in the worker (worker-files.ts): this thread, where the Files objects live, answers what it asks
+// (a file's content, a listing) and applies the writes it sends, each to the Files of the call that made it.
 import type { EngineWorker, Received } from './engine-worker.js'
 import { EngineError } from './errors.js'
-import { performRequest, StorageFault, type FileOutcome } from './file-ops.js'
-import type { FileSystem } from './files.js'
+import { StorageFault } from './file-ops.js'
 import type { CallInput } from './call-runner.js'
-import type { LogLine, RecordMessage } from './protocol.js'
-import type { CallRecord } from './types.js'
+import type { FromWorker, LogLine, RecordMessage } from './protocol.js'
+import type { CallRecord, Files } from './types.js'
 
 export type LogFn = (level: 'log' | 'error', message: string) => void
 
@@ -16,7 +16,7 @@ export type LogFn = (level: 'log' | 'error', message: string) => void
  * A call ready to send: what the worker needs, the record to fill in from what it answers, the files its
  * requests go to (null: the engine's), and what to tell as soon as it ended.
  */
-export interface PreparedCall { input: CallInput, record: CallRecord, fs: FileSystem | null, ended?: (record: CallRecord) => void }
+export interface PreparedCall { input: CallInput, record: CallRecord, files: Files | null, ended?: (record: CallRecord) => void }
 
 interface Pending { resolve (value: unknown): void, reject (err: unknown): void }
 type Job = Pending & ({ call: () => PreparedCall } | { op: () => Promise<unknown> })
@@ -34,7 +34,7 @@ export class CallQueue {
   /** Set when the engine cannot go on: every later job fails with it. */
   broken: Error | null = null
 
-  constructor (private readonly worker: EngineWorker, private readonly fs: FileSystem, private readonly log: LogFn) {}
+  constructor (private readonly worker: EngineWorker, private readonly files: Files, private readonly log: LogFn) {}
 
   /** A call, prepared (checked, its text built) when its turn comes. */
   call (prepare: () => PreparedCall): Promise<CallRecord> {
@@ -86,42 +86,79 @@ export class CallQueue {
   }
 
   /**
-   * Sends a batch and serves its file requests until the worker has answered for every call in it. Each
-   * call's record is handed to its `ended` hook as it arrives, before anything later is served: a file
-   * request comes with the records of the calls that ended before it, and is served with the Files of the
-   * call that made it (the batch's first call without a record).
+   * Sends a batch and serves its file reads until the worker has answered for every call in it. Each
+   * call's writes are applied, and its record handed to its `ended` hook, as they arrive, before anything
+   * later is served: a message comes with the records of the calls that ended before it and the writes
+   * since the last one, and a read is answered from the Files of the call that made it (the batch's first
+   * call without a record). Once the files fail, the batch fails, and what the worker still sends is only
+   * answered (with a fault where it waits on the files) until it has stopped.
    */
   private async run (batch: Sent[]): Promise<void> {
     let done = 0
-    let fault: StorageFault | null = null
+    let failed = false
     const fail = (err: Error) => {
+      failed = true
       this.broken ??= err
       for (const sent of batch.slice(done)) sent.reject(this.broken)
     }
-    /** Takes the records that came; false when the engine cannot go on. */
-    const take = (records: RecordMessage[] | undefined): boolean => {
-      for (const ended of records ?? []) {
-        // The files archive failed under the call: its outcome is not a function of the log,
-        // so the engine must not go on as if it were.
-        if (ended.storageFault === true) { fail(fault?.error ?? new StorageFault('unknown').error); return false }
-        const sent = batch[done++]
-        if (sent === undefined) { fail(new EngineError('The engine\'s worker sent more records than calls. Recreate the engine.', 'ENGINE_PROTOCOL')); return false }
-        const record = fill(sent.prepared.record, ended)
-        try {
-          sent.prepared.ended?.(record)
-        } catch (err) {
-          sent.reject(err)
+    const filesOf = () => batch[done]?.prepared.files ?? this.files
+    /** Applies the writes of the message's call `call` (its place among the message's records). */
+    let write = 0
+    let offset = 0
+    const applyWrites = async (message: FromWorker, bytes: Uint8Array | undefined, call: number) => {
+      const writes = message.writes ?? []
+      for (; write < writes.length && writes[write][0] === call; write++) {
+        const [, path, size] = writes[write]
+        if (size < 0) {
+          await filesOf().del(path)
           continue
         }
-        sent.resolve(record)
+        if (bytes === undefined || offset + size > bytes.byteLength) throw protocolError('writes without their contents')
+        await filesOf().put(path, bytes.subarray(offset, offset + size))
+        offset += size
       }
+    }
+    /** Takes the message's records and writes. False when the batch cannot go on (fail() was called). */
+    const take = async (message: FromWorker, bytes: Uint8Array | undefined): Promise<boolean> => {
+      write = 0
+      offset = 0
+      const records = 'records' in message ? message.records ?? [] : []
+      try {
+        for (let i = 0; i < records.length; i++) {
+          await applyWrites(message, bytes, i)
+          const ended = records[i]
+          // The files archive failed under the call: its outcome is not a function of the log, so the
+          // engine must not go on as if it were (the fault that caused it already failed the batch).
+          if (ended.storageFault === true) { fail(new StorageFault('unknown').error); return false }
+          const sent = batch[done++]
+          if (sent === undefined) { fail(protocolError('more records than calls')); return false }
+          const record = fill(sent.prepared.record, ended)
+          try {
+            sent.prepared.ended?.(record)
+          } catch (err) {
+            sent.reject(err)
+            continue
+          }
+          sent.resolve(record)
+        }
+        await applyWrites(message, bytes, records.length)
+      } catch (err) {
+        fail(err instanceof EngineError ? err : new StorageFault(err).error)
+        return false
+      }
+      if (write < (message.writes?.length ?? 0)) { fail(protocolError('writes out of order')); return false }
       return true
+    }
+    /** A read of the running call's files: a listing, content, or null (no file); a StorageFault when they failed. */
+    const read = async (op: string, path: string): Promise<string[] | Uint8Array | null | StorageFault> => {
+      try {
+        return op === 'list' ? await filesOf().list(path) : await filesOf().get(path)
+      } catch (err) {
+        return new StorageFault(err)
+      }
     }
     try {
       this.worker.send({ t: 'calls', calls: batch.map((s) => s.prepared.input) })
-      // Once a call works with files, the worker's next message follows the answer closely: waiting for
-      // it without letting other work in is then cheaper, even on a patient thread (until calls end).
-      let answered = false
       let turn = performance.now()
       for (;;) {
         // Messages that follow each other closely are handled without going back to the event loop; let it
@@ -130,39 +167,42 @@ export class CallQueue {
           await new Promise((resolve) => setImmediate(resolve))
           turn = performance.now()
         }
-        const got = await this.worker.receive(true, answered)
+        const got = await this.worker.receive()
         const { message } = got
         emitLogs(this.log, message.logs)
+        if (message.t === 'logs') {
+          this.worker.send({ t: 'ack' })
+          continue
+        }
+        if (message.t !== 'records' && message.t !== 'read' && message.t !== 'writes') {
+          if (!failed) fail(message.t === 'failed' ? new EngineError(message.message, message.code) : unexpected(got))
+          return
+        }
+        const ok = !failed && await take(message, got.bytes)
         if (message.t === 'records') {
-          if (!take(message.records)) return
-          if (message.stopped !== undefined) return fail(new EngineError(message.stopped.message, message.stopped.code))
-          if (message.done) return
-          answered = false
-          this.worker.send({ t: 'ack' })
-        } else if (message.t === 'logs') {
-          this.worker.send({ t: 'ack' })
-        } else if (message.t === 'file') {
-          if (!take(message.records)) return
-          const fs = batch[done]?.prepared.fs ?? this.fs
-          let outcome: FileOutcome | null = null
-          try {
-            outcome = await performRequest(fs, { name: message.name, args: message.args, data: got.bytes })
-          } catch (err) {
-            fault = err instanceof StorageFault ? err : new StorageFault(err)
+          if (message.done) {
+            if (ok && message.stopped !== undefined) fail(new EngineError(message.stopped.message, message.stopped.code))
+            return
           }
-          answered = true
-          if (outcome === null) this.worker.send({ t: 'fault' })
-          else if (!outcome.ok) this.worker.send({ t: 'file', ok: false, error: outcome.error })
-          else if (outcome.value instanceof Uint8Array) this.worker.send({ t: 'file', ok: true }, outcome.value)
-          else this.worker.send(outcome.value === undefined ? { t: 'file', ok: true } : { t: 'file', ok: true, value: outcome.value })
-        } else if (message.t === 'failed') {
-          return fail(new EngineError(message.message, message.code))
+          this.worker.send(ok ? { t: 'ack' } : { t: 'fault' })
+        } else if (!ok) {
+          this.worker.send({ t: 'fault' })
+        } else if (message.t === 'writes') {
+          this.worker.send({ t: 'ack' })
         } else {
-          return fail(unexpected(got))
+          const value = await read(message.op, message.path)
+          if (value instanceof StorageFault) {
+            fail(value.error)
+            this.worker.send({ t: 'fault' })
+          } else if (Array.isArray(value)) {
+            this.worker.send({ t: 'read', paths: value })
+          } else {
+            this.worker.send({ t: 'read' }, value ?? undefined)
+          }
         }
       }
     } catch (err) {
-      fail(err as Error)
+      if (!failed) fail(err as Error)
     }
   }
 }
@@ -180,6 +220,10 @@ function fill (record: CallRecord, ended: RecordMessage): CallRecord {
 export function emitLogs (log: LogFn, lines: LogLine[] | undefined): void {
   if (lines === undefined) return
   for (const [level, text] of lines) log(level, text)
+}
+
+function protocolError (what: string): EngineError {
+  return new EngineError(`The engine's worker sent ${what}. Recreate the engine.`, 'ENGINE_PROTOCOL')
 }
 
 export function unexpected ({ message }: Received): EngineError {

@@ -1,7 +1,7 @@
 // One call run in a loaded script: call text → guest → how the call ended (an Outcome). Gas and the
 // deadline are metered, oracles recorded or played back. System.files requests settle in request
 // order, one at a time, each followed by the guest's pending jobs, so microtask order never depends
-// on I/O timing; the worker blocks while the caller's thread performs each one.
+// on I/O timing; the worker performs each one (worker-files.ts), blocking while it asks the caller's thread.
 import type { QuickJSHandle } from 'quickjs-emscripten'
 import { CallErrorName, EngineError } from './errors.js'
 import type { GuestError } from './files.js'
@@ -17,7 +17,7 @@ const REPLAY_TIMEOUT_FACTOR = 10
 /** The answer to one System.files request: a value, an error for the guest, or a storage fault. */
 export type FileAnswer = { ok: true, value: string | Uint8Array | undefined } | { ok: false, error: GuestError } | 'fault'
 
-/** Performs System.files requests for the sandbox (the caller's thread, through the channel). */
+/** Performs System.files requests for the sandbox (the worker's files, or a rollback's tape). */
 export interface FileBridge {
   perform (name: string, args: unknown[], data: Uint8Array | undefined): FileAnswer
 }

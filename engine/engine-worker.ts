@@ -78,12 +78,9 @@ export class EngineWorker {
     this.endpoint.send(bytes === undefined ? { json: JSON.stringify(message) } : { json: JSON.stringify(message), bytes })
   }
 
-  /**
-   * The worker's next message. With `hold` (the default), the process stays alive while it waits. `soon`: it
-   * is expected soon, so even a patient engine's thread may block for it briefly.
-   */
-  async receive (hold = true, soon = false): Promise<Received> {
-    const got: Message | null = await this.endpoint.receive(hold, this.patient && !soon)
+  /** The worker's next message. With `hold` (the default), the process stays alive while it waits. */
+  async receive (hold = true): Promise<Received> {
+    const got: Message | null = await this.endpoint.receive(hold, this.patient)
     if (got === null) throw EngineError.WORKER_DIED(this.death ?? 'it stopped')
     const message = JSON.parse(got.json) as FromWorker
     if (message.t === 'ready') probes ??= message.probes

@@ -1,15 +1,15 @@
 // One engine, as its caller sees it: a script loaded in its own worker thread (worker.ts), called one
 // call at a time, in order. script → engine.call() → CallRecord. The worker runs the calls (queued
-// calls go as one batch, call-queue.ts); System.files requests come back to this thread, where the
-// Files object lives, one request at a time.
+// calls go as one batch, call-queue.ts). System.files runs in the worker too: what it does not know of the
+// files it asks of this thread, where the Files object lives, and its writes come back to be applied here.
 import { randomBytes } from 'node:crypto'
 import { CallQueue, emitLogs, unexpected, type LogFn, type PreparedCall } from './call-queue.js'
 import type { EngineWorker, Received } from './engine-worker.js'
 import { EngineError } from './errors.js'
-import { FileSystem, MemoryFiles } from './files.js'
+import { MemoryFiles } from './files.js'
 import type { LoadOptions, ToWorker } from './protocol.js'
 import type { SandboxStats } from './sandbox.js'
-import type { CallOptions, CallRecord, Engine, EngineOptions } from './types.js'
+import type { CallOptions, CallRecord, Engine, EngineOptions, Files } from './types.js'
 import { returnWorker, takeWorker } from './worker-pool.js'
 
 export const DEFAULT_LIMITS = {
@@ -38,11 +38,11 @@ export class QuickJSEngine implements Engine {
   private constructor (
     private readonly worker: EngineWorker,
     private readonly methodNames: string[],
-    fs: FileSystem,
+    files: Files,
     private readonly seeded: boolean,
     private readonly log: LogFn
   ) {
-    this.queue = new CallQueue(worker, fs, log)
+    this.queue = new CallQueue(worker, files, log)
   }
 
   static async create (source: string, options: InternalEngineOptions = {}): Promise<QuickJSEngine> {
@@ -72,7 +72,7 @@ export class QuickJSEngine implements Engine {
       await returnWorker(worker)
       throw reply.message.t === 'failed' ? new EngineError(reply.message.message, reply.message.code) : unexpected(reply)
     }
-    return new QuickJSEngine(worker, reply.message.methods, new FileSystem(options.files ?? new MemoryFiles()), load.seeded, log)
+    return new QuickJSEngine(worker, reply.message.methods, options.files ?? new MemoryFiles(), load.seeded, log)
   }
 
   get methods (): string[] {
@@ -148,7 +148,7 @@ export class QuickJSEngine implements Engine {
     const byName = argsJson === '[]' && caller === null && record.time === undefined && record.seed === undefined
     const text = byName ? method : `[${JSON.stringify(method)},${argsJson},${JSON.stringify(caller)},${record.time ?? null},${record.seed === undefined ? null : JSON.stringify(record.seed)}]`
     const input = { text, byName, method, replay: replay === undefined ? null : { oracles: replay.oracles ?? [], deadlineGas: replay.deadlineGas } }
-    return { input, record, fs: options.files === undefined ? null : new FileSystem(options.files), ended: options.ended }
+    return { input, record, files: options.files ?? null, ended: options.ended }
   }
 }
 

@@ -1,5 +1,5 @@
-// System.files operations as the host performs them: the guest queues a request and gets a promise;
-// the engine takes requests one at a time, in request order, and settles each (see engine.ts).
+// System.files operations as the engine's worker performs them: the guest queues a request and gets a
+// promise; the engine takes requests one at a time, in request order, and settles each (call-runner.ts).
 import { EngineError } from './errors.js'
 import { FileOpError, normalizePath, type FileSystem, type GuestError } from './files.js'
 
@@ -34,14 +34,14 @@ const SHAPES: Record<string, (args: unknown[], data: Uint8Array | undefined) => 
  * Performs one request, after checking its shape: whatever the guest sends, a malformed request is a
  * TypeError for the script. A StorageFault is thrown, not returned: the call cannot go on.
  */
-export async function performRequest (fs: FileSystem, request: FileRequest): Promise<FileOutcome> {
+export function performRequest (fs: FileSystem, request: FileRequest): FileOutcome {
   const { name, args, data } = request
   const shape = Object.hasOwn(SHAPES, name) ? SHAPES[name] : undefined
   if (shape === undefined || !Array.isArray(args) || !shape(args, data)) {
     return { ok: false, error: { name: 'TypeError', message: `System.files received a malformed ${typeof name === 'string' ? name : ''} request` } }
   }
   try {
-    return { ok: true, value: await perform(fs, request) }
+    return { ok: true, value: perform(fs, request) }
   } catch (err) {
     if (err instanceof FileOpError) return { ok: false, error: err.guest }
     throw new StorageFault(err)
@@ -49,25 +49,25 @@ export async function performRequest (fs: FileSystem, request: FileRequest): Pro
 }
 
 /** The operation itself: text results are strings (JSON for stat/readdir), binary reads are bytes. */
-async function perform (fs: FileSystem, { name, args, data }: FileRequest): Promise<string | Uint8Array | undefined> {
+function perform (fs: FileSystem, { name, args, data }: FileRequest): string | Uint8Array | undefined {
   const path = normalizePath(args[0])
   switch (name) {
     case 'readFile': {
       const encoding = args[1]
-      const bytes = await fs.readFile(path)
+      const bytes = fs.readFile(path)
       if (encoding === 'binary') return bytes
       return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString(textEncoding(encoding === 'json' ? 'utf8' : encoding))
     }
     case 'writeFile': {
       const bytes = data ?? Buffer.from(String(args[2]), textEncoding(args[1]))
-      await fs.writeFile(path, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength))
+      fs.writeFile(path, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength))
       return undefined
     }
-    case 'stat': return JSON.stringify(await fs.stat(path))
-    case 'readdir': return JSON.stringify(await fs.readdir(path, args[1] === true))
-    case 'mkdir': await fs.mkdir(path); return undefined
-    case 'unlink': await fs.unlink(path); return undefined
-    case 'rmdir': await fs.rmdir(path, args[1] === true); return undefined
+    case 'stat': return JSON.stringify(fs.stat(path))
+    case 'readdir': return JSON.stringify(fs.readdir(path, args[1] === true))
+    case 'mkdir': fs.mkdir(path); return undefined
+    case 'unlink': fs.unlink(path); return undefined
+    case 'rmdir': fs.rmdir(path, args[1] === true); return undefined
     default: throw new FileOpError({ name: 'TypeError', message: `unknown file operation ${name}` })
   }
 }

@@ -1,4 +1,5 @@
-// System.files semantics, implemented once over any Files (MemoryFiles here, a Hyperdrive in the host).
+// System.files semantics, implemented once, in the engine's worker, over what it knows of the caller's Files
+// (MemoryFiles here, a Hyperdrive in the host).
 // Directories are implicit (a directory exists while a file is below it); mkdir makes an empty one
 // last by writing a zero-byte marker file, DIR_MARKER, which listings hide.
 import type { Files } from './types.js'
@@ -46,40 +47,51 @@ export function normalizePath (input: unknown): string {
 }
 
 const parentOf = (path: string) => path.slice(0, path.lastIndexOf('/')) || '/'
-const prefixOf = (dir: string) => (dir === '/' ? '/' : dir + '/')
+export const prefixOf = (dir: string) => (dir === '/' ? '/' : dir + '/')
 
 export interface Stat { type: 'file' | 'directory', size: number }
 
+/**
+ * A Files answered at once: what the engine's worker runs System.files on, its reads served from what it
+ * already knows of the files or by the caller's thread (worker-files.ts).
+ */
+export interface SyncFiles {
+  get (path: string): Uint8Array | null
+  put (path: string, data: Uint8Array): void
+  del (path: string): void
+  list (dir: string): string[]
+}
+
 /** The file-system operations behind System.files. Paths are normalised by the caller. */
 export class FileSystem {
-  constructor (readonly files: Files) {}
+  constructor (readonly files: SyncFiles) {}
 
-  async readFile (path: string): Promise<Uint8Array> {
-    const data = await this.files.get(path)
+  readFile (path: string): Uint8Array {
+    const data = this.files.get(path)
     if (data !== null) return data
-    if (await this.isDirectory(path)) throw isADirectory(path)
+    if (this.isDirectory(path)) throw isADirectory(path)
     throw notFound(path)
   }
 
-  async writeFile (path: string, data: Uint8Array): Promise<void> {
-    if (path === '/' || await this.isDirectory(path)) throw isADirectory(path)
-    await this.assertParentsAreDirectories(path)
-    await this.files.put(path, data)
+  writeFile (path: string, data: Uint8Array): void {
+    if (path === '/' || this.isDirectory(path)) throw isADirectory(path)
+    this.assertParentsAreDirectories(path)
+    this.files.put(path, data)
   }
 
-  async stat (path: string): Promise<Stat> {
+  stat (path: string): Stat {
     if (path !== '/') {
-      const data = await this.files.get(path)
+      const data = this.files.get(path)
       if (data !== null) return { type: 'file', size: data.byteLength }
     }
-    if (await this.isDirectory(path)) return { type: 'directory', size: 0 }
+    if (this.isDirectory(path)) return { type: 'directory', size: 0 }
     throw notFound(path)
   }
 
-  async readdir (path: string, recursive: boolean): Promise<string[]> {
-    const below = await this.files.list(path)
+  readdir (path: string, recursive: boolean): string[] {
+    const below = this.files.list(path)
     if (below.length === 0) {
-      if (path !== '/' && await this.files.get(path) !== null) throw notADirectory(path)
+      if (path !== '/' && this.files.get(path) !== null) throw notADirectory(path)
       if (path !== '/') throw notFound(path)
       return []
     }
@@ -99,42 +111,42 @@ export class FileSystem {
     return [...names].sort()
   }
 
-  async mkdir (path: string): Promise<void> {
+  mkdir (path: string): void {
     if (path === '/') return
-    if (await this.files.get(path) !== null) throw exists(path)
-    if (await this.isDirectory(path)) return
-    await this.assertParentsAreDirectories(path)
-    await this.files.put(`${path}/${DIR_MARKER}`, new Uint8Array(0))
+    if (this.files.get(path) !== null) throw exists(path)
+    if (this.isDirectory(path)) return
+    this.assertParentsAreDirectories(path)
+    this.files.put(`${path}/${DIR_MARKER}`, new Uint8Array(0))
   }
 
-  async unlink (path: string): Promise<void> {
-    if (await this.files.get(path) === null) {
-      if (await this.isDirectory(path)) throw isADirectory(path)
+  unlink (path: string): void {
+    if (this.files.get(path) === null) {
+      if (this.isDirectory(path)) throw isADirectory(path)
       throw notFound(path)
     }
-    await this.files.del(path)
+    this.files.del(path)
   }
 
-  async rmdir (path: string, recursive: boolean): Promise<void> {
+  rmdir (path: string, recursive: boolean): void {
     if (path === '/') throw new FileOpError({ name: 'InvalidPathError', code: 'EINVAL', message: 'The files root cannot be removed' })
-    const below = await this.files.list(path)
+    const below = this.files.list(path)
     if (below.length === 0) {
-      if (await this.files.get(path) !== null) throw notADirectory(path)
+      if (this.files.get(path) !== null) throw notADirectory(path)
       throw notFound(path)
     }
     const marker = `${path}/${DIR_MARKER}`
     if (!recursive && below.some((f) => f !== marker)) throw notEmpty(path)
-    for (const file of below) await this.files.del(file)
+    for (const file of below) this.files.del(file)
   }
 
-  private async isDirectory (path: string): Promise<boolean> {
+  private isDirectory (path: string): boolean {
     if (path === '/') return true
-    return (await this.files.list(path)).length > 0
+    return this.files.list(path).length > 0
   }
 
-  private async assertParentsAreDirectories (path: string): Promise<void> {
+  private assertParentsAreDirectories (path: string): void {
     for (let dir = parentOf(path); dir !== '/'; dir = parentOf(dir)) {
-      if (await this.files.get(dir) !== null) throw notADirectory(dir)
+      if (this.files.get(dir) !== null) throw notADirectory(dir)
     }
   }
 }

@@ -7,12 +7,15 @@ import type { CallInput, FileAnswer, FileBridge, Outcome } from './call-runner.j
 import { WorkerEndpoint, type ChannelInit, type Message } from './channel.js'
 import { decodeCheckpoint, encodeCheckpoint } from './checkpoint-file.js'
 import { EngineError } from './errors.js'
+import { performRequest } from './file-ops.js'
+import { FileSystem } from './files.js'
 import { prepare, type Prepared } from './instance.js'
 import { Pristine } from './pristine.js'
 import type { FromWorker, LoadOptions, LogLine, ToWorker } from './protocol.js'
 import { Sandbox } from './sandbox.js'
 import { adoptCompiled, type CompiledWasm } from './wasm.js'
 import { adoptProbes, wasmProbes, type WasmProbes } from './wasm-probe.js'
+import { FilesFault, WorkerFiles, type FilesLink } from './worker-files.js'
 
 /** What the caller hands a new worker. */
 export interface WorkerInit { channel: ChannelInit, wasm: CompiledWasm, probes: WasmProbes | null }
@@ -24,7 +27,7 @@ const IDLE_MS = 20
 /** A batch's records are sent at least this often, so a long call does not hold back the ones before it. */
 const RECORDS_EVERY_MS = 10
 
-class EngineThread implements FileBridge {
+class EngineThread implements FileBridge, FilesLink {
   private readonly endpoint: WorkerEndpoint
   private prepared: Prepared | null = null
   /** The current instance as prepare() made it, and whether the last engine left it to be put back so. */
@@ -35,6 +38,9 @@ class EngineThread implements FileBridge {
   private logChars = 0
   /** Records of the batch's finished calls not sent yet (they go with its next message). */
   private unsent: string[] = []
+  /** The files as the batch's running call sees them; System.files runs on them. */
+  private files: WorkerFiles | null = null
+  private fileSystem: FileSystem | null = null
 
   constructor (init: WorkerInit) {
     this.endpoint = new WorkerEndpoint(init.channel)
@@ -103,41 +109,52 @@ class EngineThread implements FileBridge {
    */
   private async calls (calls: CallInput[]): Promise<void> {
     const sandbox = this.sandbox!
-    let since = performance.now()
-    for (let i = 0; i < calls.length; i++) {
-      if (sandbox.broken !== null) return this.sendRecords(true, sandbox.broken)
-      const outcome = sandbox.call(calls[i], this)
-      this.unsent.push(recordJson(outcome))
-      if (i === calls.length - 1 || outcome.storageFault === true) break
-      await sandbox.settle()
-      if (performance.now() - since >= RECORDS_EVERY_MS) {
-        this.sendRecords(false, null)
-        const ack = this.receive()
-        if (ack.request.t !== 'ack') throw new Error(`expected an ack, got ${ack.request.t}`)
-        since = performance.now()
+    this.files = new WorkerFiles(this)
+    this.fileSystem = new FileSystem(this.files)
+    try {
+      let since = performance.now()
+      for (let i = 0; i < calls.length; i++) {
+        if (sandbox.broken !== null) return this.sendRecords(true, sandbox.broken)
+        const outcome = sandbox.call(calls[i], this)
+        this.unsent.push(recordJson(outcome))
+        if (i === calls.length - 1 || outcome.storageFault === true) break
+        // Its writes may be dropped by the caller (a limit it hit, or an error it ended with, for the host).
+        if (outcome.error !== undefined) this.files.forget()
+        await sandbox.settle()
+        if (performance.now() - since >= RECORDS_EVERY_MS) {
+          this.sendRecords(false, null)
+          if (!this.acked()) break // the caller could not apply the writes sent: the batch stops
+          since = performance.now()
+        }
       }
+      this.sendRecords(true, null)
+    } finally {
+      this.files = null
+      this.fileSystem = null
     }
-    this.sendRecords(true, null)
     await sandbox.settle()
   }
 
   private sendRecords (done: boolean, stopped: EngineError | null): void {
     const message: FromWorker = { t: 'records', records: [], done }
     if (stopped !== null) message.stopped = { code: stopped.code, message: stopped.message }
-    this.endpoint.send({ json: this.withRecords(message) })
+    this.endpoint.send(this.withRecords(message))
   }
 
   /**
-   * The message's JSON with the console lines so far and the unsent records, which travel as the guest's
-   * JSON produced them, never parsed here. They are written first, so nothing the guest wrote elsewhere in
-   * the message can be taken for them.
+   * The message with the console lines so far, the unsent records and the writes waiting. The records
+   * travel as the guest's JSON produced them, never parsed here. They are written first, so nothing the
+   * guest wrote elsewhere in the message can be taken for them.
    */
-  private withRecords (message: FromWorker): string {
+  private withRecords (message: FromWorker): Message {
     if (this.logs.length > 0) message.logs = this.takeLogs()
+    const pending = this.files?.takeWrites() ?? null
+    if (pending !== null) message.writes = pending.writes
     const records = this.unsent
     this.unsent = []
     const { records: _, ...rest } = message as FromWorker & { records?: unknown }
-    return `{"records":[${records.join(',')}],${JSON.stringify(rest).slice(1)}`
+    const json = `{"records":[${records.join(',')}],${JSON.stringify(rest).slice(1)}`
+    return pending === null ? { json } : { json, bytes: pending.bytes }
   }
 
   private exportCheckpoint (): void {
@@ -166,19 +183,51 @@ class EngineThread implements FileBridge {
     this.send({ t: 'closed' })
   }
 
-  /**
-   * A System.files request of the running call. The records of the batch's calls that ended before it go
-   * first, in the same message: its caller acts on them (the next call's files depend on them) before it
-   * serves the request.
-   */
+  /** A System.files request of the running call, performed here (a storage fault stops the call). */
   perform (name: string, args: unknown[], data: Uint8Array | undefined): FileAnswer {
-    const json = this.withRecords({ t: 'file', name, args })
-    this.endpoint.send(data === undefined ? { json } : { json, bytes: data })
+    try {
+      return performRequest(this.fileSystem!, { name, args, data })
+    } catch {
+      return 'fault'
+    }
+  }
+
+  get call (): number { return this.unsent.length }
+
+  /**
+   * Asks the caller for what the running call needs. The records of the batch's calls that ended before it,
+   * and the writes waiting, go first in the same message: the caller acts on them (the next call's files
+   * depend on them) before it answers.
+   */
+  get (path: string): Uint8Array | null {
+    return this.read('get', path).bytes ?? null
+  }
+
+  list (dir: string): string[] {
+    const { request } = this.read('list', dir)
+    if (request.t !== 'read' || !Array.isArray(request.paths)) throw new Error('expected a listing')
+    return request.paths
+  }
+
+  flush (): void {
+    this.endpoint.send(this.withRecords({ t: 'writes' }))
+    if (!this.acked()) throw new FilesFault()
+  }
+
+  private read (op: 'get' | 'list', path: string): { request: ToWorker, bytes?: Uint8Array } {
+    this.endpoint.send(this.withRecords({ t: 'read', op, path }))
     const answer = this.receive()
-    if (answer.request.t === 'fault') return 'fault'
-    if (answer.request.t !== 'file') throw new Error(`expected a file answer, got ${answer.request.t}`)
-    if (!answer.request.ok) return { ok: false, error: answer.request.error }
-    return { ok: true, value: answer.bytes ?? answer.request.value }
+    if (answer.request.t === 'fault') throw new FilesFault()
+    if (answer.request.t !== 'read') throw new Error(`expected a read answer, got ${answer.request.t}`)
+    return answer
+  }
+
+  /** The caller's ack: true, or false for a fault (it could not apply the writes sent). */
+  private acked (): boolean {
+    const ack = this.receive()
+    if (ack.request.t === 'fault') return false
+    if (ack.request.t !== 'ack') throw new Error(`expected an ack, got ${ack.request.t}`)
+    return true
   }
 
   private log (level: LogLine[0], text: string): void {
@@ -186,8 +235,7 @@ class EngineThread implements FileBridge {
     this.logChars += text.length
     if (this.logChars < LOG_FLUSH_CHARS) return
     this.send({ t: 'logs' })
-    const ack = this.receive()
-    if (ack.request.t !== 'ack') throw new Error(`expected an ack, got ${ack.request.t}`)
+    if (!this.acked()) throw new Error('expected an ack for the console lines, got a fault')
   }
 
   private takeLogs (): LogLine[] {

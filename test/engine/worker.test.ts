@@ -56,10 +56,11 @@ test('a worker that dies mid-call fails that call and every later one with WORKE
 
 test('a worker that dies while the call waits on System.files fails the call instead of hanging', async () => {
   let engine: Engine | null = null
+  // writeFile asks this thread whether the path is a directory (a listing), and waits for the answer.
   class DyingFiles extends MemoryFiles {
-    override async put (path: string, data: Uint8Array): Promise<void> {
+    override async list (dir: string): Promise<string[]> {
       await killWorker(engine!)
-      return await super.put(path, data)
+      return await super.list(dir)
     }
   }
   engine = await createEngine(SCRIPT, { files: new DyingFiles() })
