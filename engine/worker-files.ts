@@ -11,8 +11,9 @@ import type { WriteList } from './protocol.js'
 /** Known content and listings are forgotten past this many bytes; bigger files are never kept. */
 const KNOWN_BYTES = 8 * 1024 * 1024
 const KNOWN_FILE_BYTES = KNOWN_BYTES / 4
-/** Writes waiting for the next message are sent on their own past this many bytes. */
+/** Writes waiting for the next message are sent on their own past this many bytes, or this many writes. */
 const FLUSH_BYTES = 192 * 1024
+const FLUSH_WRITES = 4096
 
 /** The caller's thread could not read or write the files: the call cannot go on (a storage fault). */
 export class FilesFault extends Error {}
@@ -94,7 +95,7 @@ export class WorkerFiles implements SyncFiles {
     for (const [dir, paths] of this.listings) {
       if (path.startsWith(prefixOf(dir))) this.grow(place(paths, path, data !== null))
     }
-    if (this.writeBytes >= FLUSH_BYTES) this.link.flush()
+    if (this.writeBytes >= FLUSH_BYTES || this.writes.length >= FLUSH_WRITES) this.link.flush()
   }
 
   private remember (path: string, data: Uint8Array | null): void {

@@ -180,6 +180,20 @@ test('queued or one at a time, every System.files answer is what a model of the 
   assert.ok(queued.files.length > 0, 'the walk left files behind')
 })
 
+test('a call that writes thousands of times hands every write over, in order, and reads the last back', async () => {
+  const files = new CountingFiles()
+  const engine = await createEngine(`
+    exports.many = async (n) => {
+      for (let i = 0; i < n; i++) await System.files.writeFile('/d/' + String(i % 50).padStart(2, '0'), String(i))
+      return (await System.files.readdir('/d')).length + ':' + await System.files.readFile('/d/07')
+    }`, { files, gasLimit: 1e9 })
+  // After the first 50 writes nothing is asked: the writes pile up past what waits for the next message.
+  assert.is((await engine.call('many', [5000])).result, '50:4957')
+  assert.is(files.writes.length, 5000, 'every write reached the Files')
+  assert.ok(files.writes.every((w, i) => w === `/d/${String(i % 50).padStart(2, '0')}=${i}`), 'in the order they were made')
+  await engine.close()
+})
+
 test('a Files that fails to take a batch\'s writes stops the engine with STORAGE_FAILED, as a failed read does', async () => {
   class FullFiles extends MemoryFiles {
     override async put (): Promise<void> { throw new Error('no space left') }
