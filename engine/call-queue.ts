@@ -129,7 +129,7 @@ export class CallQueue {
           const ended = records[i]
           // The files archive failed under the call: its outcome is not a function of the log, so the
           // engine must not go on as if it were (the fault that caused it already failed the batch).
-          if (ended.storageFault === true) { fail(new StorageFault('unknown').error); return false }
+          if (ended.storageFault === true) { fail(new StorageFault('the worker could not perform a file request').error); return false }
           const sent = batch[done++]
           if (sent === undefined) { fail(protocolError('more records than calls')); return false }
           const record = fill(sent.prepared.record, ended)

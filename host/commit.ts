@@ -3,7 +3,7 @@
 // Calls execute one at a time; each call's entry (encoded once, by the host) and its net file changes wait
 // here. A flush writes a whole group as one record of the answer journal (answer-journal.ts: one writev, one
 // fdatasync) and then answers its callers: an answered call survives SIGKILL and power loss from then on.
-// Calls that execute while a flush runs form the next group.
+// Calls that execute while a flush runs form the next group, as do calls submitted in the same tick.
 // Behind the replies, the core writer writes answered calls to the cores (several groups at once: it waits
 // up to CORE_DELAY_MS for more), each time in one RocksDB write through one storage atom (atom-writer.ts).
 // The cores are synced (a WAL fdatasync, wal-sync.ts, then the acknowledged record, acknowledged.ts) only
@@ -239,7 +239,10 @@ export class GroupCommitter {
 
   private kick (): void {
     if (this.flushing !== null || this.waiting.length === 0 || this.failure !== null) return
-    this.flushing = this.flush().finally(() => {
+    // The group forms on the next tick, once the calls submitted in this one are in: the host takes an engine
+    // batch's records one after another, and a flush started at the first took it alone (groups then went
+    // 1, 31, 1, 31 under 32 callers).
+    this.flushing = new Promise((resolve) => process.nextTick(resolve)).then(() => this.flush()).finally(() => {
       this.flushing = null
       this.kick()
     })
@@ -247,6 +250,7 @@ export class GroupCommitter {
 
   /** Journals the next group, answers it, and hands it to the core writer. */
   private async flush (): Promise<void> {
+    if (this.waiting.length === 0 || this.failure !== null) return
     const group = this.waiting.splice(0, groupLength(this.waiting, 0))
     this.groupSizes.push(group.length)
     if (this.groupSizes.length > GROUP_HISTORY) this.groupSizes.splice(0, this.groupSizes.length - GROUP_HISTORY)

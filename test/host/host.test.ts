@@ -189,6 +189,18 @@ lock('200 concurrent increments run one at a time: results are exactly 1..200 an
   assert.is(host.groupSizes.reduce((a, b) => a + b, 0), 200, 'every call was committed exactly once')
 })
 
+lock('calls that ran in one engine batch are journaled as one group, not the first alone', async () => {
+  const host = await open(await tempDir(), PERSISTENT)
+  const firstGroups: number[] = []
+  for (let round = 0; round < 5; round++) {
+    const before = host.groupSizes.length
+    await Promise.all(Array.from({ length: 32 }, () => host.call('increment')))
+    firstGroups.push(host.groupSizes[before])
+  }
+  // A worker that stalls past 10 ms sends a batch's records in two messages: allow one such round.
+  assert.ok(firstGroups.filter((n) => n >= 16).length >= 4, `the first group of each round of 32 calls: ${firstGroups.join(', ')}`)
+})
+
 lock('over the queue bound, calls are refused with QUEUE_FULL and nothing is logged for them', async () => {
   const host = await open(await tempDir(), PERSISTENT, { queueLimit: 2 })
   const settled = await Promise.allSettled(Array.from({ length: 10 }, () => host.call('increment')))
