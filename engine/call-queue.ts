@@ -33,6 +33,8 @@ export class CallQueue {
   private running: Promise<void> | null = null
   /** Set when the engine cannot go on: every later job fails with it. */
   broken: Error | null = null
+  /** Calls in the last batch sent. */
+  private lastBatch = 0
 
   constructor (private readonly worker: EngineWorker, private readonly files: Files, private readonly log: LogFn) {}
 
@@ -59,8 +61,11 @@ export class CallQueue {
   }
 
   private async pump (): Promise<void> {
-    // Started from push(): the caller queues everything it has before the first batch goes.
-    await null
+    // Started from push(): what the caller queues at once goes in the first batch. When the last batch had
+    // company, so do the calls of a server's other sockets read in this turn of the event loop (a call made
+    // alone does not wait for the turn).
+    if (this.lastBatch > 1) await new Promise((resolve) => setImmediate(resolve))
+    else await null
     for (;;) {
       if (this.jobs.length === 0) {
         this.running = null
@@ -81,6 +86,7 @@ export class CallQueue {
           next.reject(err)
         }
       }
+      this.lastBatch = batch.length
       if (batch.length > 0) await this.run(batch)
     }
   }
