@@ -46,8 +46,8 @@ export function normalizePath (input: unknown): string {
   return '/' + parts.join('/')
 }
 
-const parentOf = (path: string) => path.slice(0, path.lastIndexOf('/')) || '/'
-export const prefixOf = (dir: string) => (dir === '/' ? '/' : dir + '/')
+export const parentOf = (path: string) => path.slice(0, path.lastIndexOf('/')) || '/'
+const prefixOf = (dir: string) => (dir === '/' ? '/' : dir + '/')
 
 export interface Stat { type: 'file' | 'directory', size: number }
 

@@ -2,10 +2,10 @@
 // texts over the channel. The caller sends one message, and the worker answers with one:
 //   load (+ checkpoint bytes) → loaded | failed
 //   calls → (read (+ records, writes) → read answer | writes → ack | records (not done) → ack)* → records (done)
-// A batch's System.files operations run in the worker, over what it knows of the files; it asks for what it
-// does not know (a read), and sends the writes along with its next message (worker-files.ts).
 //   checkpoint → checkpoint (+ bytes) | failed      stats → stats
 //   close → closed | failed       recycle → ready   log flush → ack
+// A batch's System.files operations run in the worker, over what it knows of the files; it asks for what it
+// does not know (a read), and sends the writes along with its next message (worker-files.ts).
 import type { CallInput } from './call-runner.js'
 import type { SandboxStats } from './sandbox.js'
 import type { OracleOutcome } from './types.js'

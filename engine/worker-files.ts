@@ -5,7 +5,7 @@
 // What is known holds for one batch only: while it runs, its calls are the only writers of the files (the
 // caller's thread serves the batch and does nothing else with them). It is forgotten after a call that
 // ended in an error or hit a limit, since the caller may drop that call's writes.
-import { prefixOf, type SyncFiles } from './files.js'
+import { parentOf, type SyncFiles } from './files.js'
 import type { WriteList } from './protocol.js'
 
 /** Known content and listings are forgotten past this many bytes; bigger files are never kept. */
@@ -92,8 +92,11 @@ export class WorkerFiles implements SyncFiles {
       this.writeBytes += data.byteLength
     }
     this.remember(path, data)
-    for (const [dir, paths] of this.listings) {
-      if (path.startsWith(prefixOf(dir))) this.grow(place(paths, path, data !== null))
+    // The listings that hold path are its ancestors' (a lookup each, however many listings are known).
+    for (let dir = parentOf(path); ; dir = parentOf(dir)) {
+      const paths = this.listings.get(dir)
+      if (paths !== undefined) this.grow(place(paths, path, data !== null))
+      if (dir === '/') break
     }
     if (this.writeBytes >= FLUSH_BYTES || this.writes.length >= FLUSH_WRITES) this.link.flush()
   }
