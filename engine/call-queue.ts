@@ -35,6 +35,9 @@ export class CallQueue {
   broken: Error | null = null
   /** Calls in the last batch sent. */
   private lastBatch = 0
+  /** A number for each archive calls' Files show (Files.viewOf), so the worker knows when it changes. */
+  private readonly archives = new WeakMap<Files, number>()
+  private archiveCount = 0
 
   constructor (private readonly worker: EngineWorker, private readonly files: Files, private readonly log: LogFn) {}
 
@@ -89,6 +92,16 @@ export class CallQueue {
       this.lastBatch = batch.length
       if (batch.length > 0) await this.run(batch)
     }
+  }
+
+  private archiveOf (files: Files): number {
+    const archive = files.viewOf ?? files
+    let n = this.archives.get(archive)
+    if (n === undefined) {
+      n = this.archiveCount++
+      this.archives.set(archive, n)
+    }
+    return n
   }
 
   /**
@@ -164,7 +177,7 @@ export class CallQueue {
       }
     }
     try {
-      this.worker.send({ t: 'calls', calls: batch.map((s) => s.prepared.input) })
+      this.worker.send({ t: 'calls', calls: batch.map((s) => ({ ...s.prepared.input, files: this.archiveOf(s.prepared.files ?? this.files) })) })
       let turn = performance.now()
       for (;;) {
         // Messages that follow each other closely are handled without going back to the event loop; let it

@@ -24,9 +24,10 @@ export interface FileBridge {
 
 /**
  * One call as the caller's thread prepared it. `text` is the guest's call text: the method name alone
- * when `byName`, else [method, args, caller, time, seed] as JSON.
+ * when `byName`, else [method, args, caller, time, seed] as JSON. `files` numbers the archive its Files
+ * show (the same number: the same archive, see Files.viewOf).
  */
-export interface CallInput { text: string, byName: boolean, method: string, replay: ReplayInput | null }
+export interface CallInput { text: string, byName: boolean, method: string, replay: ReplayInput | null, files?: number }
 
 /** How a call ended, as the worker reports it; the result stays the guest's JSON text. */
 export type Outcome = Omit<RecordMessage, 'result'> & { resultJson?: string }

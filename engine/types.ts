@@ -107,4 +107,10 @@ export interface Files {
   del (path: string): Promise<void>
   /** Every file path strictly below dir ('/' for all), sorted by code unit. */
   list (dir: string): Promise<string[]>
+  /**
+   * Set on a Files that is one call's view of a shared archive (a transaction over it). Calls run together
+   * keep what the engine knows of the files from one call to the next only while their Files are the same
+   * object or views of the same archive, each given the changes of the calls before it (see `ended`).
+   */
+  readonly viewOf?: Files
 }

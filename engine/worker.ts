@@ -115,6 +115,8 @@ class EngineThread implements FileBridge, FilesLink {
       let since = performance.now()
       for (let i = 0; i < calls.length; i++) {
         if (sandbox.broken !== null) return this.sendRecords(true, sandbox.broken)
+        // Another archive: what is known of the last one does not hold for it.
+        if (i > 0 && calls[i].files !== calls[i - 1].files) this.files.forget()
         const outcome = sandbox.call(calls[i], this)
         this.unsent.push(recordJson(outcome))
         if (i === calls.length - 1 || outcome.storageFault === true) break

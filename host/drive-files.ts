@@ -127,6 +127,9 @@ export class FilesTransaction implements Files, ContentHashes {
     this.base = base
   }
 
+  /** The archive this transaction is one call's view of (the engine's worker keeps what it knows across calls). */
+  get viewOf (): Files { return this.base }
+
   async get (path: string): Promise<Uint8Array | null> {
     if (this.overlay.has(path)) return this.overlay.get(path) ?? null
     return this.base.get(path)

@@ -41,6 +41,7 @@ test('queued calls ask the caller\'s thread only for what their batch has not re
 class CallFiles implements Files {
   private readonly overlay = new Map<string, Uint8Array | null>()
   constructor (private readonly base: MemoryFiles) {}
+  get viewOf (): Files { return this.base }
   async get (path: string) { return this.overlay.has(path) ? this.overlay.get(path) ?? null : await this.base.get(path) }
   async put (path: string, data: Uint8Array) { this.overlay.set(path, data.slice()) }
   async del (path: string) { this.overlay.set(path, null) }
@@ -94,6 +95,20 @@ test('a call whose writes its caller drops (a limit it hit) is not seen by the c
   assert.is(thrown.error?.message, 'after the write')
   assert.is(afterThrow.result, 'kept', 'a write the caller kept is read by the next call')
   assert.equal(seenAtEnd.slice(0, 2), [['/x'], ['/x']], 'each call\'s writes were in its own Files when its record came')
+  await engine.close()
+})
+
+test('calls run together over unrelated Files each see only their own', async () => {
+  const [a, b] = [new MemoryFiles(), new MemoryFiles()]
+  const engine = await createEngine(DROPPED)
+  const [wrote, inB, inA] = await Promise.all([
+    engine.call('write', ['/x', 'in a'], { files: a }),
+    engine.call('read', ['/x'], { files: b }),
+    engine.call('read', ['/x'], { files: a })
+  ])
+  assert.is(wrote.result, 'in a')
+  assert.is(inB.result, 'NotFoundError', 'a call over another archive does not see the write')
+  assert.is(inA.result, 'in a', 'a call over the first archive does')
   await engine.close()
 })
 
