@@ -121,36 +121,34 @@ export class CallQueue {
       for (const sent of batch.slice(done)) sent.reject(this.broken)
     }
     const filesOf = () => batch[done]?.prepared.files ?? this.files
-    /** Applies the writes of the message's call `call` (its place among the message's records). */
-    let write = 0
-    let offset = 0
-    const applyWrites = async (message: FromWorker, bytes: Uint8Array | undefined, call: number) => {
-      const writes = message.writes ?? []
-      for (; write < writes.length && writes[write][0] === call; write++) {
-        const [, path, size] = writes[write]
-        if (size < 0) {
-          await filesOf().del(path)
-          continue
-        }
-        if (bytes === undefined || offset + size > bytes.byteLength) throw protocolError('writes without their contents')
-        await filesOf().put(path, bytes.subarray(offset, offset + size))
-        offset += size
-      }
-    }
     /** Takes the message's records and writes. False when the batch cannot go on (fail() was called). */
     const take = async (message: FromWorker, bytes: Uint8Array | undefined): Promise<boolean> => {
-      write = 0
-      offset = 0
       const records = 'records' in message ? message.records ?? [] : []
+      const writes = message.writes ?? []
+      let write = 0
+      let offset = 0
+      /** Applies the writes of the message's call `call` (its place among the message's records). */
+      const applyWrites = async (call: number) => {
+        for (; write < writes.length && writes[write][0] === call; write++) {
+          const [, path, size] = writes[write]
+          if (size < 0) {
+            await filesOf().del(path)
+            continue
+          }
+          if (bytes === undefined || offset + size > bytes.byteLength) throw EngineError.ENGINE_PROTOCOL('writes without their contents')
+          await filesOf().put(path, bytes.subarray(offset, offset + size))
+          offset += size
+        }
+      }
       try {
         for (let i = 0; i < records.length; i++) {
-          await applyWrites(message, bytes, i)
+          await applyWrites(i)
           const ended = records[i]
           // The files archive failed under the call: its outcome is not a function of the log, so the
           // engine must not go on as if it were (the fault that caused it already failed the batch).
           if (ended.storageFault === true) { fail(new StorageFault('the worker could not perform a file request').error); return false }
           const sent = batch[done++]
-          if (sent === undefined) { fail(protocolError('more records than calls')); return false }
+          if (sent === undefined) { fail(EngineError.ENGINE_PROTOCOL('more records than calls')); return false }
           const record = fill(sent.prepared.record, ended)
           try {
             sent.prepared.ended?.(record)
@@ -160,12 +158,12 @@ export class CallQueue {
           }
           sent.resolve(record)
         }
-        await applyWrites(message, bytes, records.length)
+        await applyWrites(records.length)
       } catch (err) {
         fail(err instanceof EngineError ? err : new StorageFault(err).error)
         return false
       }
-      if (write < (message.writes?.length ?? 0)) { fail(protocolError('writes out of order')); return false }
+      if (write < writes.length) { fail(EngineError.ENGINE_PROTOCOL('writes out of order')); return false }
       return true
     }
     /** A read of the running call's files: a listing, content, or null (no file); a StorageFault when they failed. */
@@ -241,10 +239,6 @@ export function emitLogs (log: LogFn, lines: LogLine[] | undefined): void {
   for (const [level, text] of lines) log(level, text)
 }
 
-function protocolError (what: string): EngineError {
-  return new EngineError(`The engine's worker sent ${what}. Recreate the engine.`, 'ENGINE_PROTOCOL')
-}
-
 export function unexpected ({ message }: Received): EngineError {
-  return new EngineError(`The engine's worker sent an unexpected ${message.t} message. Recreate the engine.`, 'ENGINE_PROTOCOL')
+  return EngineError.ENGINE_PROTOCOL(`an unexpected ${message.t} message`)
 }

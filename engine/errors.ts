@@ -40,6 +40,10 @@ export class EngineError extends Error {
     return new EngineError(`The engine could not put its memory back after a call that hit a limit: ${why}. Recreate the engine and replay its calls.`, 'ROLLBACK_FAILED')
   }
 
+  static ENGINE_PROTOCOL (what: string): EngineError {
+    return new EngineError(`The engine's worker sent ${what}. Recreate the engine.`, 'ENGINE_PROTOCOL')
+  }
+
   static INVALID_PATH (path: string, reason: string): EngineError {
     return new EngineError(`Invalid path ${JSON.stringify(path)}: ${reason}.`, 'INVALID_PATH')
   }

@@ -4,7 +4,8 @@
 // order, to the Files of the call that made them before it acts on anything after them.
 // What is known holds for one batch only: while it runs, its calls are the only writers of the files (the
 // caller's thread serves the batch and does nothing else with them). It is forgotten after a call that
-// ended in an error or hit a limit, since the caller may drop that call's writes.
+// ended in an error or hit a limit, since the caller may drop that call's writes, and before a call over
+// another archive (worker.ts).
 import { parentOf, type SyncFiles } from './files.js'
 import type { WriteList } from './protocol.js'
 
