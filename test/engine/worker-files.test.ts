@@ -225,4 +225,37 @@ test('a Files that fails to take a batch\'s writes stops the engine with STORAGE
   await engine.close()
 })
 
+test('whichever Files operation fails (get, list, put, del), queued calls fail with STORAGE_FAILED and its cause', async () => {
+  // Each call reads /n, removes /gone and writes /n: every operation is used, the worker asking for
+  // some and sending the others with its next message.
+  const script = `
+exports.step = async () => {
+  let n = 0
+  try { n = await System.files.readFile('/n', 'json') } catch (e) { if (e.name !== 'NotFoundError') throw e }
+  try { await System.files.unlink('/gone') } catch (e) { if (e.name !== 'NotFoundError') throw e }
+  await System.files.writeFile('/gone', 'x')
+  await System.files.writeFile('/n', n + 1)
+  return n + 1
+}`
+  for (const op of ['get', 'list', 'put', 'del'] as const) {
+    class FailingFiles extends MemoryFiles {
+      override async get (path: string) { if (op === 'get') throw new Error(`${op} failed`); return await super.get(path) }
+      override async list (dir: string) { if (op === 'list') throw new Error(`${op} failed`); return await super.list(dir) }
+      override async put (path: string, data: Uint8Array) { if (op === 'put') throw new Error(`${op} failed`); return await super.put(path, data) }
+      override async del (path: string) { if (op === 'del') throw new Error(`${op} failed`); return await super.del(path) }
+    }
+    const engine = await createEngine(script, { files: new FailingFiles() })
+    const outcomes = await Promise.allSettled([engine.call('step'), engine.call('step'), engine.call('step')])
+    // A del is only made once /gone exists: the first call may end before any operation failed.
+    const failed = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected')
+    assert.ok(failed.length >= 2, `${op}: the calls from the failure on fail (${outcomes.map((o) => o.status).join(', ')})`)
+    for (const { reason } of failed) {
+      assert.is((reason as { code?: string }).code, 'STORAGE_FAILED', `${op}: STORAGE_FAILED`)
+      assert.match((reason as Error).message, new RegExp(`${op} failed`), `${op}: the message carries the cause`)
+    }
+    await engine.call('step').then(() => assert.unreachable(`${op}: a broken engine stays stopped`), (err: Error & { code?: string }) => assert.is(err.code, 'STORAGE_FAILED'))
+    await engine.close()
+  }
+})
+
 test.run()
