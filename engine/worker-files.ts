@@ -16,6 +16,15 @@ const KNOWN_FILE_BYTES = KNOWN_BYTES / 4
 const FLUSH_BYTES = 192 * 1024
 const FLUSH_WRITES = 4096
 
+/**
+ * What keeping a string costs, counted against KNOWN_BYTES. Paths count as much as content: a script that
+ * reads a great many missing paths, or lists a great many empty directories, fills the worker just as well.
+ */
+const textBytes = (text: string): number => text.length * 2
+
+/** What keeping a path's content (null: known missing) costs. */
+const entryBytes = (path: string, data: Uint8Array | null): number => textBytes(path) + (data?.byteLength ?? 0)
+
 /** The caller's thread could not read or write the files: the call cannot go on (a storage fault). */
 export class FilesFault extends Error {}
 
@@ -56,7 +65,7 @@ export class WorkerFiles implements SyncFiles {
     if (paths === undefined) {
       paths = this.link.list(dir)
       this.listings.set(dir, paths)
-      this.grow(paths.reduce((n, p) => n + p.length * 2, 0))
+      this.grow(paths.reduce((n, p) => n + textBytes(p), textBytes(dir)))
     }
     return paths.slice() // the caller may write while it walks it (rmdir)
   }
@@ -104,13 +113,13 @@ export class WorkerFiles implements SyncFiles {
 
   private remember (path: string, data: Uint8Array | null): void {
     const old = this.known.get(path)
-    if (old !== undefined) this.knownBytes -= old?.byteLength ?? 0
+    if (old !== undefined) this.knownBytes -= entryBytes(path, old)
     if (data !== null && data.byteLength > KNOWN_FILE_BYTES) {
       this.known.delete(path)
       return
     }
     this.known.set(path, data)
-    this.grow(data?.byteLength ?? 0)
+    this.grow(entryBytes(path, data))
   }
 
   private grow (bytes: number): void {
@@ -131,11 +140,11 @@ function place (paths: string[], path: string, exists: boolean): number {
   const found = paths[lo] === path
   if (exists && !found) {
     paths.splice(lo, 0, path)
-    return path.length * 2
+    return textBytes(path)
   }
   if (!exists && found) {
     paths.splice(lo, 1)
-    return -path.length * 2
+    return -textBytes(path)
   }
   return 0
 }

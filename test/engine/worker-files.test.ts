@@ -195,6 +195,41 @@ test('queued or one at a time, every System.files answer is what a model of the 
   assert.ok(queued.files.length > 0, 'the walk left files behind')
 })
 
+// What the worker keeps is bounded by what it holds, paths included: a hostile script that only asks for
+// missing files (or lists empty directories) under long names must not fill the worker's memory.
+test('what the worker knows of missing files and empty listings counts their paths, and is forgotten past the bound', async () => {
+  const PROBE = `
+exports.probe = async (passes, dirs) => {
+  const name = (i) => '/' + String(i).padStart(4000, 'x')
+  for (let pass = 0; pass < passes; pass++) {
+    for (let i = 0; i < 2500; i++) {
+      try {
+        await (dirs ? System.files.readdir(name(i)) : System.files.readFile(name(i)))
+      } catch (e) {
+        if (e.name !== 'NotFoundError') throw e
+      }
+    }
+  }
+  return passes
+}`
+  for (const dirs of [false, true]) {
+    const files = new CountingFiles()
+    const engine = await createEngine(PROBE, { files })
+    try {
+      // 2,500 paths of 4,000 characters are 20 MB of strings: past the worker's 8 MB bound. Each call is a
+      // batch of its own, so the second call starts knowing nothing, and its second pass can only find
+      // what the worker kept of the first.
+      assert.is((await engine.call('probe', [1, dirs])).result, 1)
+      const once = files.reads
+      files.reads = 0
+      assert.is((await engine.call('probe', [2, dirs])).result, 2)
+      assert.ok(files.reads > once, `${dirs ? 'listing' : 'reading'} 2,500 long missing paths twice in one call asked the caller ${files.reads} times, as often as once (${once}): the worker kept all 20 MB of paths`)
+    } finally {
+      await engine.close()
+    }
+  }
+})
+
 test('a call that writes thousands of times hands every write over, in order, and reads the last back', async () => {
   const files = new CountingFiles()
   const engine = await createEngine(`
