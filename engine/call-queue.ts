@@ -24,6 +24,8 @@ type Sent = Pending & { prepared: PreparedCall }
 
 /** Calls sent in one batch, at most. */
 const MAX_BATCH = 512
+/** Calls per batch, on average lately, above which the queue waits for the event loop's turn before it sends. */
+const BUSY_BATCH = 1.5
 /** How long a batch's exchanges may keep the thread before its event loop runs once. */
 const TURN_MS = 1
 
@@ -33,8 +35,8 @@ export class CallQueue {
   private running: Promise<void> | null = null
   /** Set when the engine cannot go on: every later job fails with it. */
   broken: Error | null = null
-  /** Calls in the last batch sent. */
-  private lastBatch = 0
+  /** Calls per batch lately (a moving average over about four batches): above one, calls arrive together. */
+  private recentBatch = 0
   /** A number for each archive calls' Files show (Files.viewOf), so the worker knows when it changes. */
   private readonly archives = new WeakMap<Files, number>()
   private archiveCount = 0
@@ -64,10 +66,13 @@ export class CallQueue {
   }
 
   private async pump (): Promise<void> {
-    // Started from push(): what the caller queues at once goes in the first batch. When the last batch had
-    // company, so do the calls of a server's other sockets read in this turn of the event loop (a call made
-    // alone does not wait for the turn).
-    if (this.lastBatch > 1) await new Promise((resolve) => setImmediate(resolve))
+    // Started from push(): what the caller queues at once goes in the first batch. While batches have had
+    // company lately, so do the calls of a server's other sockets read in this turn of the event loop: wait
+    // for the turn. Calls made one at a time (a lone caller) go at once. An average, not the last batch:
+    // under load, a batch of one call alternates with a full one, and the lone call should have waited too.
+    // Only a pump's first batch waits: the calls that come in while a batch runs go as soon as it is done,
+    // so the worker runs them while this thread commits and answers the batch before.
+    if (this.recentBatch > BUSY_BATCH) await new Promise((resolve) => setImmediate(resolve))
     else await null
     for (;;) {
       if (this.jobs.length === 0) {
@@ -89,7 +94,7 @@ export class CallQueue {
           next.reject(err)
         }
       }
-      this.lastBatch = batch.length
+      this.recentBatch += (batch.length - this.recentBatch) / 4
       if (batch.length > 0) await this.run(batch)
     }
   }

@@ -34,6 +34,34 @@ test('queued calls ask the caller\'s thread only for what their batch has not re
   await engine.close()
 })
 
+// Which calls share a batch shows in the reads: each batch asks for /counter afresh, the later calls in it do not.
+test('while calls have been arriving together, a call waits for the event loop\'s turn and takes the calls queued in it; a lone caller\'s call goes at once', async () => {
+  const files = new CountingFiles()
+  const engine = await createEngine(COUNTER, { files })
+  /** Reads asked for by a call made to an idle queue, and one made in the same turn's check phase (as a server reads its next socket). */
+  const pair = async (): Promise<number> => {
+    await new Promise((resolve) => setImmediate(resolve)) // the queue has gone idle
+    const before = files.reads
+    let later: Promise<unknown> = Promise.resolve()
+    const queued = new Promise<void>((resolve) => setImmediate(() => { later = engine.call('increment'); resolve() }))
+    const first = engine.call('increment')
+    await queued
+    await Promise.all([first, later])
+    return files.reads - before
+  }
+  try {
+    for (let i = 0; i < 3; i++) await engine.call('increment')
+    assert.is(await pair(), 4, 'a call made alone, after calls made one at a time, goes in a batch of its own')
+    await Promise.all(Array.from({ length: 8 }, () => engine.call('increment')))
+    await engine.call('increment')
+    assert.is(await pair(), 2, 'after a batch of 8 and one call alone, the next call waits and takes the call of its turn along')
+    const results = await Promise.all(Array.from({ length: 4 }, () => engine.call('increment')))
+    assert.equal(results.map((r) => r.result), [17, 18, 19, 20], 'every call counted once, in order')
+  } finally {
+    await engine.close()
+  }
+})
+
 /**
  * Per-call Files as the host gives them: reads see the base, writes stay in the call's overlay, and the
  * caller decides in `ended` whether they land (here: not for a call that hit a limit).
