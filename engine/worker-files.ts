@@ -12,7 +12,7 @@ import type { WriteList } from './protocol.js'
 /** Known content and listings are forgotten past this many bytes; bigger files are never kept. */
 const KNOWN_BYTES = 8 * 1024 * 1024
 const KNOWN_FILE_BYTES = KNOWN_BYTES / 4
-/** Writes waiting for the next message are sent on their own past this many bytes, or this many writes. */
+/** Writes waiting for the next message are sent on their own past this many bytes (paths and content), or this many writes. */
 const FLUSH_BYTES = 192 * 1024
 const FLUSH_WRITES = 4096
 
@@ -48,6 +48,7 @@ export class WorkerFiles implements SyncFiles {
   private knownBytes = 0
   private writes: WriteList = []
   private contents: Uint8Array[] = []
+  /** What the waiting writes will take in the message that carries them: their paths and content. */
   private writeBytes = 0
 
   constructor (private readonly link: FilesLink) {}
@@ -81,7 +82,7 @@ export class WorkerFiles implements SyncFiles {
   /** The writes not sent yet, for the worker's next message (null: none); they are the caller's from here. */
   takeWrites (): PendingWrites | null {
     if (this.writes.length === 0) return null
-    const taken = { writes: this.writes, bytes: Buffer.concat(this.contents, this.writeBytes) }
+    const taken = { writes: this.writes, bytes: Buffer.concat(this.contents) }
     this.writes = []
     this.contents = []
     this.writeBytes = 0
@@ -97,10 +98,8 @@ export class WorkerFiles implements SyncFiles {
 
   private write (path: string, data: Uint8Array | null): void {
     this.writes.push([this.link.call, path, data === null ? -1 : data.byteLength])
-    if (data !== null) {
-      this.contents.push(data)
-      this.writeBytes += data.byteLength
-    }
+    this.writeBytes += textBytes(path) + (data?.byteLength ?? 0)
+    if (data !== null) this.contents.push(data)
     this.remember(path, data)
     // The listings that hold path are its ancestors' (a lookup each, however many listings are known).
     for (let dir = parentOf(path); ; dir = parentOf(dir)) {

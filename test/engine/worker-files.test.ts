@@ -5,6 +5,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createEngine, MemoryFiles } from 'nodevms/engine'
 import type { CallRecord, Engine, Files } from 'nodevms/engine'
+import { WorkerFiles, type FilesLink } from '../../engine/worker-files.js'
 
 /** MemoryFiles that counts what the caller's thread is asked, and keeps every write in order. */
 class CountingFiles extends MemoryFiles {
@@ -256,6 +257,25 @@ exports.probe = async (passes, dirs) => {
       await engine.close()
     }
   }
+})
+
+// The writes a call makes wait for the worker's next message; a message is bounded by what it carries,
+// paths included, so that writes with long names and no content cannot pile up in the worker.
+test('writes waiting for the next message are sent on their own past 192 KB, counting their paths', () => {
+  let flushes = 0
+  const link: FilesLink = { get: () => null, list: () => [], flush: () => { flushes++; files.takeWrites() }, call: 0 }
+  const files = new WorkerFiles(link)
+  const long = (i: number) => '/' + String(i).padStart(4000, 'x') // 8 KB as a string
+  for (let i = 0; i < 100; i++) files.put(long(i), new Uint8Array(0))
+  assert.ok(flushes >= 3, `100 empty files under 4,000-character names (800 KB of paths) were sent in ${flushes} flushes`)
+  flushes = 0
+  for (let i = 0; i < 100; i++) files.del(long(i))
+  assert.ok(flushes >= 3, `100 deletes of 4,000-character names were sent in ${flushes} flushes`)
+  flushes = 0
+  for (let i = 0; i < 100; i++) files.put(`/f${i}`, new Uint8Array(4096))
+  assert.ok(flushes >= 2, `100 files of 4 KB under short names (400 KB) were sent in ${flushes} flushes`)
+  const rest = files.takeWrites()
+  assert.ok(rest === null || rest.bytes.byteLength === 4096 * rest.writes.length, 'the writes not flushed carry their content')
 })
 
 test('a call that writes thousands of times hands every write over, in order, and reads the last back', async () => {
